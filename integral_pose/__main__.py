@@ -1,0 +1,3 @@
+from integral_pose.cli import main
+
+main()

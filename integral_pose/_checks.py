@@ -1,0 +1,51 @@
+"""The one place where argument checks and their error messages live.
+
+Messages name the argument, what was expected and what arrived, for example
+``heatmaps: expected at least 2 dimensions for ndim=2, got shape (64,)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def shape_str(shape: torch.Size | tuple[int, ...]) -> str:
+    """``(64, 48)``-style text for a shape, ``(64,)`` for one dimension."""
+    return str(tuple(shape))
+
+
+def check_ndim(ndim: int) -> None:
+    if ndim not in (2, 3):
+        raise ValueError(f"ndim: expected 2 or 3, got {ndim!r}")
+
+
+def check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+
+
+def check_heatmaps(heatmaps: Tensor, ndim: int, name: str = "heatmaps") -> None:
+    """Validate a batch of heatmaps of shape ``(..., H, W)`` or ``(..., D, H, W)``.
+
+    Raises:
+        TypeError: if ``heatmaps`` is not a tensor.
+        ValueError: for a wrong rank, a non-floating dtype, an empty spatial axis or non-finite values.
+    """
+    check_ndim(ndim)
+    if not isinstance(heatmaps, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(heatmaps).__name__}")
+    if heatmaps.dim() < ndim:
+        raise ValueError(
+            f"{name}: expected at least {ndim} dimensions for ndim={ndim}, got shape {shape_str(heatmaps.shape)}"
+        )
+    if not heatmaps.is_floating_point():
+        raise ValueError(f"{name}: expected a floating-point dtype, got {heatmaps.dtype}")
+    spatial = heatmaps.shape[-ndim:]
+    if any(n == 0 for n in spatial):
+        raise ValueError(f"{name}: spatial dimensions must be non-empty, got shape {shape_str(heatmaps.shape)}")
+    if heatmaps.numel() and not bool(torch.isfinite(heatmaps).all()):
+        bad = int((~torch.isfinite(heatmaps)).sum())
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or Inf of {heatmaps.numel()}")
