@@ -247,3 +247,112 @@ def test_bad_input(heatmaps, kwargs, message):
 def test_non_tensor_input():
     with pytest.raises(TypeError, match=r"heatmaps: expected a torch\.Tensor, got ndarray"):
         soft_argmax(np.zeros((4, 5)))
+
+
+# The local compensated form (window=r).
+
+
+@st.composite
+def windowed_maps(draw):
+    """A zero-background map with one cut-off blob that fits inside the window around its peak."""
+    radius = draw(st.integers(2, 6))
+    shape = (draw(st.integers(2 * radius + 1, 40)), draw(st.integers(2 * radius + 1, 40)))
+    sigma = draw(st.floats(0.4, radius / 3))
+    cutoff = draw(st.floats(1.0, 2.5))
+    # Support radius cutoff * sigma < radius - 1, so it lies strictly inside the window and off the ring.
+    centre = tuple(draw(st.floats(0.0, n - 1.0)) for n in reversed(shape))
+    amplitude = draw(st.floats(0.2, 6.0))
+    return gaussian(shape, centre, sigma, amplitude, cutoff=min(cutoff, (radius - 1.01) / sigma)), radius
+
+
+@given(case=windowed_maps(), beta=st.sampled_from([1.0, 3.0]))
+def test_local_equals_global_on_zero_background_inside_the_window(case, beta):
+    hm, radius = case
+    if not (hm > 0).any():
+        return
+    hm_t = torch.from_numpy(hm).float()
+    local = soft_argmax(hm_t, beta=beta, debias=True, window=radius)
+    torch.testing.assert_close(local, soft_argmax(hm_t, beta=beta, debias=True), atol=1e-4, rtol=0)
+
+
+@given(case=windowed_maps(), constant=st.floats(-10.0, 10.0))
+def test_local_is_invariant_to_a_constant(case, constant):
+    hm, radius = case
+    if not (hm > 0).any():
+        return
+    hm_t = torch.from_numpy(hm)
+    torch.testing.assert_close(soft_argmax(hm_t + constant, debias=True, window=radius),
+                               soft_argmax(hm_t, debias=True, window=radius), atol=1e-9, rtol=0)
+
+
+@given(noise_seed=st.integers(0, 2**16), second=st.floats(0.1, 0.95))
+def test_local_ignores_everything_outside_the_window(noise_seed, second):
+    radius = 3
+    hm = gaussian((40, 40), (12.3, 20.6), 1.0, 2.0)
+    outside = np.ones_like(hm, dtype=bool)
+    outside[21 - radius : 21 + radius + 1, 12 - radius : 12 + radius + 1] = False  # the window around (12, 21)
+    changed = hm.copy()
+    changed[outside] += np.random.default_rng(noise_seed).normal(0.0, 0.3, outside.sum())
+    changed += gaussian((40, 40), (30.0, 8.0), 1.0, 2.0 * second)  # a second, lower peak outside the window
+    changed[outside] = np.minimum(changed[outside], 0.95 * hm.max())  # the argmax stays in the window
+    changed[~outside] = hm[~outside]
+    torch.testing.assert_close(soft_argmax(torch.from_numpy(changed), debias=True, window=radius),
+                               soft_argmax(torch.from_numpy(hm), debias=True, window=radius), atol=1e-12, rtol=0)
+
+
+def test_local_background_from_the_ring_by_hand():
+    # 7x7 map at background -8 with a 3x3 bump: the ring mean is -8, so the weights are
+    # exp(H + 8) - 1 on the bump and 0 elsewhere; the result is the bump's weighted mean.
+    hm = torch.full((7, 7), -8.0, dtype=torch.float64)
+    hm[2:5, 2:5] = -7.0
+    hm[3, 3], hm[3, 4] = -6.0, -6.5
+    w_side, w_peak, w_right = math.e - 1, math.exp(2) - 1, math.exp(1.5) - 1
+    total = 7 * w_side + w_peak + w_right
+    x = (3 * w_peak + 4 * w_right + w_side * (2 + 2 + 2 + 3 + 3 + 4 + 4)) / total
+    y = (3 * w_peak + 3 * w_right + w_side * (2 + 3 + 4 + 2 + 4 + 2 + 4)) / total
+    out = soft_argmax(hm, debias=True, window=3)
+    torch.testing.assert_close(out, torch.tensor([x, y], dtype=torch.float64))
+
+
+def test_local_flat_window_falls_back_to_argmax():
+    hm = torch.full((2, 9, 9), -3.0)
+    hm[1, 4, 6] = -2.0  # all negative, but above its own ring: weighs as a peak
+    out = soft_argmax(hm, debias=True, window=2)
+    torch.testing.assert_close(out, torch.tensor([[0.0, 0.0], [6.0, 4.0]]))
+
+
+def test_local_window_clipped_at_the_border():
+    # A bump in the corner: the window is clipped to the map and the ring is what remains of it.
+    hm = torch.zeros(10, 10, dtype=torch.float64)
+    hm[0, 0], hm[0, 1], hm[1, 0] = 2.0, 1.0, 1.0
+    w0, w1 = math.exp(2) - 1, math.e - 1
+    expected = torch.tensor([w1 / (w0 + 2 * w1)] * 2, dtype=torch.float64)
+    torch.testing.assert_close(soft_argmax(hm, debias=True, window=3), expected)
+
+
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_local_extreme_logits_stay_finite(scale):
+    hm = (torch.from_numpy(gaussian((16, 12), (5.3, 8.6), 1.0)).float() * scale).requires_grad_()
+    out = soft_argmax(hm, debias=True, window=3)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(hm.grad).all()
+
+
+def test_local_plain_is_the_softmax_inside_the_window():
+    hm = torch.zeros(9, 9, dtype=torch.float64)
+    hm[4, 4], hm[4, 5] = 2.0, 1.0
+    hm[0, 0] = 1.5  # outside the radius-1 window around (4, 4): ignored
+    e2, e1 = math.exp(2), math.e
+    total = e2 + e1 + 7  # nine cells, seven of them at logit 0
+    expected = torch.tensor([(4 * e2 + 5 * e1 + (3 * 3 + 4 * 2 + 5 * 2)) / total, 4.0], dtype=torch.float64)
+    torch.testing.assert_close(soft_argmax(hm, window=1), expected)
+
+
+def test_local_3d_and_half_precision(device):
+    hm = gaussian((12, 13, 14), (6.2, 5.7, 4.4), 1.0, 3.0, cutoff=2.5)  # support inside the radius-3 window
+    expected = torch.from_numpy(expectation(np.expm1(hm))).float().to(device)
+    hm_t = torch.from_numpy(hm).float().to(device)
+    torch.testing.assert_close(soft_argmax(hm_t - 4.0, debias=True, window=3, ndim=3), expected, atol=1e-4, rtol=0)
+    out = soft_argmax(hm_t.to(torch.bfloat16), debias=True, window=3, ndim=3)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected, atol=0.02, rtol=0)

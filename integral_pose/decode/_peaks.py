@@ -5,6 +5,8 @@ Coordinates follow :mod:`integral_pose.coords`: point order (x, y[, z]), integer
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -62,23 +64,38 @@ def offset_grid(radius: int, ndim: int, device: torch.device) -> Tensor:
     return torch.stack([m.reshape(-1) for m in reversed(mesh)], dim=-1)
 
 
-def gather_around(flat: Tensor, cell: Tensor, offsets: Tensor, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-    """Values at ``cell + offsets``, with cells outside the map replaced by the nearest edge cell.
+def gather_window(flat: Tensor, cell: Tensor, radius: int, shape: tuple[int, ...]) -> Tensor:
+    """Values of the ``(2r+1)^ndim`` window around each cell, edge-replicated beyond the map.
 
     Args:
         flat: ``(..., N)`` flattened maps.
         cell: ``(..., ndim)`` integer cells in point order.
-        offsets: ``(P, ndim)`` integer offsets in point order.
+        radius: the window's radius ``r``.
         shape: spatial shape of the maps.
 
     Returns:
-        ``(values, inside)``: ``(..., P)`` gathered values (edge-replicated outside the map) and a boolean
-        ``(..., P)`` mask of the offsets that fall inside the map.
+        ``(..., P)`` with ``P = (2r+1)^ndim``, in the row-major order of :func:`offset_grid`; cells beyond the
+        map take the value of the nearest edge cell (see :func:`window_inside`).
     """
-    target = cell.unsqueeze(-2) + offsets  # (..., P, ndim)
-    sizes = torch.tensor(shape[::-1], device=cell.device)
-    inside = ((target >= 0) & (target < sizes)).all(dim=-1)
-    clamped = torch.minimum(target.clamp(min=0), sizes - 1)
-    strides = torch.tensor(point_strides(shape), device=cell.device)
-    index = (clamped * strides).sum(dim=-1)
-    return flat.gather(-1, index), inside
+    terms = [
+        (position.clamp(0, size - 1) * stride).view(view)
+        for position, size, stride, view in _window_axes(cell, radius, shape)
+    ]
+    return flat.gather(-1, sum(terms[1:], terms[0]).flatten(-len(shape)))
+
+
+def window_inside(cell: Tensor, radius: int, shape: tuple[int, ...]) -> Tensor:
+    """``(..., P)`` boolean: which cells of the window of :func:`gather_window` lie on the map."""
+    masks = [((position >= 0) & (position < size)).view(view) for position, size, _, view in _window_axes(
+        cell, radius, shape)]
+    return functools.reduce(torch.logical_and, masks).flatten(-len(shape))
+
+
+def _window_axes(cell: Tensor, radius: int, shape: tuple[int, ...]):
+    """Per point-order axis: positions ``(..., 2r+1)`` along it, its size, flat stride, and the view that
+    broadcasts it over the window (axis 0, x, is the window's last array dimension)."""
+    ndim = len(shape)
+    steps = torch.arange(-radius, radius + 1, device=cell.device)
+    for axis, (size, stride) in enumerate(zip(reversed(shape), point_strides(shape), strict=True)):
+        view = (*cell.shape[:-1], *[2 * radius + 1 if d == ndim - 1 - axis else 1 for d in range(ndim)])
+        yield cell[..., axis, None] + steps, size, stride, view

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from integral_pose._checks import check_heatmaps
-from integral_pose.decode._peaks import compute_dtype, gather_around, offset_grid, peak
+from integral_pose.decode._peaks import compute_dtype, gather_window, peak
 
 REFINEMENTS = (None, "quarter", "dark")
 _DARK_FLOOR = 1e-10  # smoothed values are clipped here before the log, as in the DARK reference code
@@ -79,18 +79,22 @@ def _interior(cell: Tensor, shape: tuple[int, ...]) -> Tensor:
     return (cell > 0) & (cell < sizes - 1)
 
 
-def _axis_steps(ndim: int, device: torch.device) -> Tensor:
-    """``(2 * ndim, ndim)``: the unit offsets ``+e_0, -e_0, +e_1, -e_1, ...``."""
-    eye = torch.eye(ndim, dtype=torch.long, device=device)
-    return torch.stack([eye, -eye], dim=1).reshape(2 * ndim, ndim)
-
-
 def _quarter_offset(flat: Tensor, cell: Tensor, shape: tuple[int, ...]) -> Tensor:
     """``(..., ndim)``: 0.25 px towards the higher neighbour along each interior axis."""
-    ndim = len(shape)
-    values, _ = gather_around(flat, cell, _axis_steps(ndim, cell.device), shape)
-    ahead, behind = values.unflatten(-1, (ndim, 2)).unbind(-1)
+    ahead, behind = _axis_neighbours(gather_window(flat, cell, 1, shape), len(shape))
     return 0.25 * torch.sign(ahead - behind) * _interior(cell, shape)
+
+
+def _axis_neighbours(window: Tensor, ndim: int) -> tuple[Tensor, Tensor]:
+    """From a flattened ``3^ndim`` window, the values one step ahead and behind along each axis.
+
+    Returns:
+        ``(ahead, behind)``, each ``(..., ndim)`` in point order.
+    """
+    centre = (3**ndim - 1) // 2
+    ahead = torch.stack([window[..., centre + 3**a] for a in range(ndim)], dim=-1)
+    behind = torch.stack([window[..., centre - 3**a] for a in range(ndim)], dim=-1)
+    return ahead, behind
 
 
 def gaussian_kernel1d(sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -114,10 +118,13 @@ def _smoothed_neighbourhood(flat: Tensor, cell: Tensor, shape: tuple[int, ...], 
     ndim = len(shape)
     kernel = gaussian_kernel1d(sigma, flat.dtype, flat.device)
     radius = (kernel.numel() - 1) // 2 + 1
-    patch, _ = gather_around(flat, cell, offset_grid(radius, ndim, cell.device), shape)
-    patch = patch.unflatten(-1, (2 * radius + 1,) * ndim)
-    for axis in range(-ndim, 0):
-        patch = patch.unfold(axis, kernel.numel(), 1) @ kernel
+    patch = gather_window(flat, cell, radius, shape).unflatten(-1, (2 * radius + 1,) * ndim)
+    # band[i, j] = kernel[i - j]: one matrix product per axis smooths the patch down to 3 cells along it.
+    band = torch.zeros(2 * radius + 1, 3, dtype=flat.dtype, device=flat.device)
+    for j in range(3):
+        band[j : j + kernel.numel(), j] = kernel
+    for axis in range(ndim):
+        patch = (patch.movedim(-1 - axis, -1) @ band).movedim(-1, -1 - axis)
     return patch
 
 

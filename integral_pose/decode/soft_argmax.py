@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from integral_pose._checks import check_heatmaps, check_positive, shape_str
-from integral_pose.decode._peaks import compute_dtype, gather_around, offset_grid, peak
+from integral_pose.decode._peaks import compute_dtype, gather_window, offset_grid, peak, window_inside
 
 # Exponents above this are shifted down before exp, so that weights and their sums stay finite.
 _EXPONENT_LIMIT = 50.0
@@ -116,7 +116,7 @@ def _local(flat: Tensor, shape: tuple[int, ...], beta: float, debias: bool, radi
     """Soft-argmax inside a window around the argmax. ``flat (..., N) -> (coords (..., ndim), peaks (...))``."""
     _, cell, top = peak(flat.detach(), shape)
     offsets = offset_grid(radius, len(shape), flat.device)
-    values, inside = gather_around(flat, cell, offsets, shape)
+    values, inside = gather_window(flat, cell, radius, shape), window_inside(cell, radius, shape)
     if debias:
         ring = inside & (offsets.abs().amax(dim=-1) == radius)
         background = (values * ring).sum(dim=-1, keepdim=True) / ring.sum(dim=-1, keepdim=True)
