@@ -146,12 +146,11 @@ class PersonArrays:
 
 
 def evaluated_persons(dataset: KeypointDataset) -> PersonArrays:
-    """The persons that OKS AP, EPE and PCK are computed on: non-crowd, with a labelled keypoint."""
+    """The persons that OKS AP, EPE and PCK are computed on: non-crowd, with a labelled keypoint.
+
+    Their boxes have w > 0 and h > 0 (:func:`~integral_pose.data.coco.load_coco_keypoints` checks it).
+    """
     persons = [p for p in dataset.persons if not p.iscrowd and bool((p.keypoints[:, 2] > 0).any())]
-    for p in persons:
-        if not (p.bbox[2] > 0 and p.bbox[3] > 0):
-            raise ValueError(f"{dataset.path.name}: annotation {p.id}: bbox {p.bbox} has no area; EPE_norm and PCK "
-                             "need w > 0 and h > 0 for a person with labelled keypoints")
     k = dataset.spec.num_keypoints
     return PersonArrays(
         annotation_ids=np.array([p.id for p in persons], dtype=np.int64),

@@ -50,7 +50,8 @@ def plot_axis(report: SubsetReport, axis: str, path: str | Path) -> Path:
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(2.2 + 1.6 * len(CELL_NAMES[axis]), 6.4), sharex=True)
         _bars(top, report, axis, "AP", 100.0, "{:.1f}")
         top.set_ylabel("OKS AP (%)")
-        top.legend(fontsize=8, loc="lower left")
+        top.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(report.names), 4),
+                   frameon=False)
         _bars(bottom, report, axis, "EPE", 1.0, "{:.2f}")
         bottom.set_ylabel("EPE (pixels, lower is better)")
         bottom.tick_params(axis="x", labelbottom=True)
@@ -62,7 +63,7 @@ def plot_axis(report: SubsetReport, axis: str, path: str | Path) -> Path:
         top.set_xticks(np.arange(len(counts)), _tick_labels(report, axis))
         top.set_ylabel("persons")
         top.margins(y=0.12)
-    top.set_title(f"By {TITLES[axis]} ({report.counts['all']} persons)")
+    fig.suptitle(f"By {TITLES[axis]} ({report.counts['all']} persons)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

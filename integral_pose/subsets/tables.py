@@ -34,14 +34,14 @@ class TextTable:
         columns: the header, one name per column.
         groups: an optional header row above ``columns``: ``(label, span)`` pairs covering every column.
         rows: ``(text, best)`` per cell.
-        note: an optional line under the table.
+        notes: lines under the table.
     """
 
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[tuple[str, bool], ...], ...]
     groups: tuple[tuple[str, int], ...] = ()
-    note: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _format(metric: str, value: float | int | None) -> str:
@@ -57,12 +57,15 @@ def _format(metric: str, value: float | int | None) -> str:
 
 
 def best_of(values: Mapping[str, float | None], metric: str) -> set[str]:
-    """The names holding the best value of ``metric`` (ties all win); empty where none is known."""
-    known = {k: v for k, v in values.items() if v is not None}
-    if not known:
+    """The names holding the best value of ``metric`` as shown (ties at the shown precision all win).
+
+    Empty where no value is known.
+    """
+    shown = {k: float(_format(metric, v)) for k, v in values.items() if v is not None}
+    if not shown:
         return set()
-    best = min(known.values()) if metric in LOWER_IS_BETTER else max(known.values())
-    return {k for k, v in known.items() if v == best}
+    best = min(shown.values()) if metric in LOWER_IS_BETTER else max(shown.values())
+    return {k for k, v in shown.items() if v == best}
 
 
 def _side_by_side(per_method: Mapping[str, Mapping], metric: str) -> list[tuple[str, bool]]:
@@ -96,13 +99,11 @@ def count_tables(report: SubsetReport) -> list[TextTable]:
     return tables
 
 
-def _pairing_note(report: SubsetReport) -> str:
-    parts = []
-    for name, p in report.pairing.items():
-        parts.append(f"{name}: {p['predictions']} predictions paired by {p['paired_by']}, "
-                     f"{p['unpaired_persons']} persons without a prediction (left out of EPE/PCK), "
-                     f"{p['unpaired_predictions']} predictions on no evaluated person")
-    return "; ".join(parts)
+def _pairing_notes(report: SubsetReport) -> tuple[str, ...]:
+    return tuple(f"{name}: {p['predictions']} predictions paired by {p['paired_by']}; "
+                 f"{p['unpaired_persons']} persons without a prediction (left out of EPE/PCK); "
+                 f"{p['unpaired_predictions']} predictions on no evaluated person"
+                 for name, p in report.pairing.items())
 
 
 def metric_tables(report: SubsetReport, metrics: tuple[str, ...] = ("AP", "EPE")) -> list[TextTable]:
@@ -130,7 +131,7 @@ def metric_tables(report: SubsetReport, metrics: tuple[str, ...] = ("AP", "EPE")
         row.append((str(report.pairing[name]["unpaired_persons"]), False))
         rows.append(tuple(row))
     tables = [TextTable(f"All {report.counts['all']} persons", ("method", *keys, "unpaired"), tuple(rows),
-                        note=_pairing_note(report))]
+                        notes=_pairing_notes(report))]
     groups = (("", 2), *((UNITS.get(m, m), len(names)) for m in metrics))
     for axis in AXES:
         rows = []
@@ -171,7 +172,8 @@ def _header_names(table: TextTable) -> list[str]:
 
 def rich_table(table: TextTable) -> Table:
     """The table for a rich console; best cells bold green."""
-    out = Table(title=table.title, caption=table.note or None, title_justify="left", caption_justify="left")
+    out = Table(title=table.title, caption="\n".join(table.notes) or None, title_justify="left",
+                caption_justify="left")
     for i, name in enumerate(_header_names(table)):
         out.add_column(name.replace(": ", "\n", 1), justify="left" if i == 0 else "right")
     for row in table.rows:
@@ -185,8 +187,8 @@ def markdown(table: TextTable) -> str:
     lines = [f"**{table.title}**", "", "| " + " | ".join(names) + " |",
              "| " + " | ".join(["---"] + ["---:"] * (len(names) - 1)) + " |"]
     lines += ["| " + " | ".join(f"**{t}**" if best else t for t, best in row) + " |" for row in table.rows]
-    if table.note:
-        lines += ["", table.note]
+    if table.notes:
+        lines += ["", *(f"- {note}" for note in table.notes)]
     return "\n".join(lines) + "\n"
 
 
