@@ -50,17 +50,24 @@ class _SubsetsCommand(click.Command):
               help="PCK threshold as a fraction of the larger box side (repeat for several).")
 @click.option("--min-oks", type=float, default=0.0, show_default=True,
               help="Pairing by OKS: pairs with OKS <= this are not made.")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Dataset description (.toml/.json: names, skeleton, sigmas) for keypoints other than COCO's.")
 def subsets(annotations: Path, results: tuple[Path, ...], names: tuple[str, ...], out: Path | None, as_json: bool,
             keypoint_edges: tuple[int, int], occlusion_edges: tuple[float, float],
-            size_edges: tuple[float, float, float], pck_thresholds: tuple[float, ...], min_oks: float) -> None:
+            size_edges: tuple[float, float, float], pck_thresholds: tuple[float, ...], min_oks: float,
+            spec_path: Path | None) -> None:
     """Sub-benchmarks by labelled keypoints, occlusion and size of COCO keypoint ANNOTATIONS: person counts,
-    and with RESULTS files the OKS AP, EPE and PCK of every cell, methods side by side."""
+    and with RESULTS files the OKS AP, EPE and PCK of every cell, methods side by side.
+
+    Give --names after the results files: it takes every value up to the next option."""
+    from integral_pose.data.spec import KeypointSpec
     from integral_pose.subsets import SubsetSplit, analyse_subsets_files
     from integral_pose.subsets.output import print_report, write_report
 
     try:
         split = SubsetSplit(keypoint_edges, occlusion_edges, size_edges)
-        report = analyse_subsets_files(annotations, results, names=names, split=split,
+        spec = None if spec_path is None else KeypointSpec.from_file(spec_path)
+        report = analyse_subsets_files(annotations, results, names=names, split=split, spec=spec,
                                        pck_thresholds=pck_thresholds, min_oks=min_oks, progress=True)
     except (ValueError, TypeError) as error:
         raise click.ClickException(str(error)) from error

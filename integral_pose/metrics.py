@@ -25,7 +25,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from scipy.optimize import linear_sum_assignment
 
-from integral_pose.data.coco import KeypointDataset, load_coco_keypoints
+from integral_pose.data.coco import KeypointDataset, KeypointSpec, load_coco_keypoints
 from integral_pose.results import KeypointResults, check_results, load_results, results_from_dicts
 
 __all__ = [
@@ -305,7 +305,7 @@ def coco_ground_truth(dataset: KeypointDataset) -> COCO:
     ]
     images = [{"id": i.id, "file_name": i.file_name, "height": i.height, "width": i.width}
               for i in dataset.images.values()]
-    categories = [{"id": dataset.category_id, "name": "person", "keypoints": list(dataset.spec.names),
+    categories = [{"id": dataset.category_id, "name": f"category {dataset.category_id}", "keypoints": list(dataset.spec.names),
                    "skeleton": [list(edge) for edge in dataset.spec.skeleton]}]
     coco = COCO()
     coco.dataset = {"images": images, "annotations": annotations, "categories": categories}
@@ -464,7 +464,12 @@ def evaluate_keypoints(dataset: KeypointDataset, results: KeypointResults | Sequ
     return out
 
 
-def evaluate_keypoints_file(annotations: str | Path, results: str | Path, **options) -> dict:
-    """:func:`evaluate_keypoints` on a COCO keypoint annotations file and a results file (same options)."""
-    dataset = load_coco_keypoints(annotations)
+def evaluate_keypoints_file(annotations: str | Path, results: str | Path, *, spec: KeypointSpec | None = None,
+                            **options) -> dict:
+    """:func:`evaluate_keypoints` on a COCO keypoint annotations file and a results file (same options).
+
+    ``spec`` gives the keypoints and OKS sigmas where the file's category does not (see
+    :func:`~integral_pose.data.coco.load_coco_keypoints`).
+    """
+    dataset = load_coco_keypoints(annotations, spec=spec)
     return evaluate_keypoints(dataset, load_results(results, dataset), **options)

@@ -151,3 +151,25 @@ def test_paper_layout_marks_best_per_cell():
     assert epe.rows[2][1:3] == (("0.70", True), ("0.72", False))
     assert "| many (>=0.5) | 70.0 | **72.0** |" in markdown(ap_occlusion)
     assert r"many ($\geq$0.5) & 70.0 & \textbf{72.0}" in latex(ap_occlusion)
+
+
+def test_other_keypoints_with_a_dataset_description(tmp_path):
+    # 3 keypoints with sigma 0.1 each; one person of area 100 with all three labelled, one keypoint occluded
+    (tmp_path / "hands.toml").write_text('names = ["wrist", "thumb", "index"]\nsigmas = [0.1, 0.1, 0.1]\n')
+    data = {"images": [{"id": 1, "file_name": "1.jpg", "height": 50, "width": 50}],
+            "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100.0,
+                             "iscrowd": 0, "num_keypoints": 3, "keypoints": [2, 2, 2, 4, 4, 1, 6, 6, 2]}],
+            "categories": [{"id": 1, "name": "hand", "keypoints": ["wrist", "thumb", "index"], "skeleton": []}]}
+    (tmp_path / "hands.json").write_text(json.dumps(data))
+    # the prediction is 2 px off on every keypoint: e = 4 / 0.2^2 / 100 / 2 = 0.5, OKS = exp(-0.5) = 0.61:
+    # a true positive at OKS thresholds 0.50 to 0.60 (3 of 10), so AP = 0.3
+    (tmp_path / "pred.json").write_text(json.dumps([{"image_id": 1, "category_id": 1, "score": 1.0,
+                                                     "keypoints": [4, 2, 1, 6, 4, 1, 8, 6, 1]}]))
+    result = run("subsets", tmp_path / "hands.json", tmp_path / "pred.json", "--spec", tmp_path / "hands.toml",
+                 "--keypoint-edges", "2", "3", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["keypoints"] == {"few": 0, "some": 0, "many": 1}
+    assert out["occlusion"] == {"few": 0, "some": 1, "many": 0}  # 1 of 3 occluded
+    assert out["metrics"]["pred"]["all"]["AP"] == pytest.approx(0.3, abs=1e-12)
+    assert out["metrics"]["pred"]["occlusion"]["some"]["EPE"] == pytest.approx(2.0, rel=1e-12)

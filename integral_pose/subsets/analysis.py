@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from integral_pose.data.coco import KeypointDataset, load_coco_keypoints
+from integral_pose.data.coco import KeypointDataset, KeypointSpec, load_coco_keypoints
 from integral_pose.metrics import (
     DEFAULT_PCK_THRESHOLDS,
     OksAveragePrecision,
@@ -148,13 +148,16 @@ def analyse_subsets(dataset: KeypointDataset, results: Mapping[str, KeypointResu
 
 
 def analyse_subsets_files(annotations: str | Path, results: Sequence[str | Path] = (), *,
-                          names: Sequence[str] | None = None, **options) -> SubsetReport:
+                          names: Sequence[str] | None = None, spec: KeypointSpec | None = None,
+                          **options) -> SubsetReport:
     """:func:`analyse_subsets` on a COCO keypoint annotations file and results files.
 
     Args:
         annotations: COCO keypoint annotations (JSON).
         results: COCO keypoint results files.
         names: one name per results file; the file stems where None.
+        spec: the keypoints and their OKS sigmas; read from the file's category where None (COCO's sigmas
+            for COCO's keypoint names, see :func:`~integral_pose.data.coco.load_coco_keypoints`).
         options: as for :func:`analyse_subsets`.
 
     Raises:
@@ -168,6 +171,6 @@ def analyse_subsets_files(annotations: str | Path, results: Sequence[str | Path]
     if len(set(names)) != len(names):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"names: each results file needs its own name, {duplicates} occur twice; give names")
-    dataset = load_coco_keypoints(annotations)
+    dataset = load_coco_keypoints(annotations, spec=spec)
     loaded = {name: load_results(path, dataset) for name, path in zip(names, paths, strict=True)}
     return analyse_subsets(dataset, loaded, **options)
