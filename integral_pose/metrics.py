@@ -305,8 +305,8 @@ def coco_ground_truth(dataset: KeypointDataset) -> COCO:
     ]
     images = [{"id": i.id, "file_name": i.file_name, "height": i.height, "width": i.width}
               for i in dataset.images.values()]
-    categories = [{"id": dataset.category_id, "name": f"category {dataset.category_id}", "keypoints": list(dataset.spec.names),
-                   "skeleton": [list(edge) for edge in dataset.spec.skeleton]}]
+    categories = [{"id": dataset.category_id, "name": f"category {dataset.category_id}",
+                   "keypoints": list(dataset.spec.names), "skeleton": [list(edge) for edge in dataset.spec.skeleton]}]
     coco = COCO()
     coco.dataset = {"images": images, "annotations": annotations, "categories": categories}
     _quiet(coco.createIndex)
