@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ __all__ = [
     "OksAveragePrecision",
     "PairedErrors",
     "PersonArrays",
+    "check_options",
+    "coco_ground_truth",
     "evaluate_keypoints",
     "evaluate_keypoints_file",
     "evaluated_persons",
@@ -216,9 +219,9 @@ class PairedErrors:
 
 def _pair_by_annotation_id(persons: PersonArrays, results: KeypointResults) -> tuple[np.ndarray, np.ndarray]:
     row_of = {a: r for r, a in enumerate(persons.annotation_ids.tolist())}
-    pairs = [(i, row_of[a]) for i, a in enumerate(results.annotation_ids.tolist()) if a in row_of]
-    pred, rows = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True)) if pairs else (np.zeros(0, int),) * 2
-    return pred, rows
+    named = results.annotation_ids.tolist()
+    pred = [i for i, a in enumerate(named) if a in row_of]
+    return np.array(pred, dtype=np.int64), np.array([row_of[named[i]] for i in pred], dtype=np.int64)
 
 
 def _pair_by_oks(persons: PersonArrays, results: KeypointResults, sigmas: Sequence[float],
@@ -243,6 +246,21 @@ def _pair_by_oks(persons: PersonArrays, results: KeypointResults, sigmas: Sequen
     return np.concatenate(pred_out), np.concatenate(row_out)
 
 
+def check_options(*, sigmas: Sequence[float], num_keypoints: int, min_oks: float,
+                  pck_thresholds: Sequence[float] = DEFAULT_PCK_THRESHOLDS) -> None:
+    """Validate the options of :func:`pair_predictions` and :meth:`PairedErrors.summary`.
+
+    Raises:
+        ValueError: naming the option, what was expected and what arrived.
+    """
+    if len(sigmas) != num_keypoints or not all(math.isfinite(s) and s > 0 for s in sigmas):
+        raise ValueError(f"sigmas: expected {num_keypoints} finite numbers > 0, got {list(sigmas)}")
+    if not (math.isfinite(min_oks) and 0 <= min_oks < 1):
+        raise ValueError(f"min_oks: expected a number in [0, 1), got {min_oks!r}")
+    if not pck_thresholds or not all(math.isfinite(t) and t > 0 for t in pck_thresholds):
+        raise ValueError(f"pck_thresholds: expected one or more finite numbers > 0, got {list(pck_thresholds)}")
+
+
 def pair_predictions(persons: PersonArrays, results: KeypointResults, *, sigmas: Sequence[float],
                      min_oks: float = 0.0) -> PairedErrors:
     """Pair each evaluated person with at most one prediction of its own image and measure the errors.
@@ -261,6 +279,7 @@ def pair_predictions(persons: PersonArrays, results: KeypointResults, *, sigmas:
     Returns:
         The per-person pairing and pixel distances.
     """
+    check_options(sigmas=sigmas, num_keypoints=persons.keypoints.shape[1], min_oks=min_oks)
     if results.annotation_ids is not None:
         pred, rows = _pair_by_annotation_id(persons, results)
     else:
@@ -453,8 +472,8 @@ def evaluate_keypoints(dataset: KeypointDataset, results: KeypointResults | Sequ
     """
     results = _as_results(results, dataset)
     sigmas = dataset.spec.sigmas if sigmas is None else sigmas
-    if len(sigmas) != dataset.spec.num_keypoints:
-        raise ValueError(f"sigmas: expected {dataset.spec.num_keypoints} values, got {len(sigmas)}")
+    check_options(sigmas=sigmas, num_keypoints=dataset.spec.num_keypoints, min_oks=min_oks,
+                  pck_thresholds=pck_thresholds)
     errors = pair_predictions(evaluated_persons(dataset), results, sigmas=sigmas, min_oks=min_oks)
     out: dict[str, float | int | str | None] = dict(
         OksAveragePrecision(coco_ground_truth(dataset), results, sigmas=sigmas, pairs=errors.pairs()).summary)

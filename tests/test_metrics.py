@@ -337,3 +337,16 @@ def test_subset_ap_beyond_max_detections_matches_pycocotools():
     ours = ap.on_subset(persons.annotation_ids[subset])
     stats = _reference_subset_ap(dataset, results, errors, keep)
     assert [ours["AP"], ours["AP50"], ours["AP75"], ours["AR"]] == pytest.approx(stats[[0, 1, 2, 5]], abs=AP_TOL)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"min_oks": 1.0}, r"min_oks: expected a number in \[0, 1\), got 1.0"),
+    ({"min_oks": -0.1}, r"min_oks: expected a number in \[0, 1\), got -0.1"),
+    ({"pck_thresholds": (0.1, 0.0)}, r"pck_thresholds: expected one or more finite numbers > 0, got \[0.1, 0.0\]"),
+    ({"pck_thresholds": ()}, r"pck_thresholds: expected one or more finite numbers > 0, got \[\]"),
+    ({"sigmas": (0.1,) * 16}, r"sigmas: expected 17 finite numbers > 0"),
+])
+def test_options_are_checked(options, message):
+    dataset = mini_val()
+    with pytest.raises(ValueError, match=message):
+        evaluate_keypoints(dataset, as_predictions(evaluated_persons(dataset)), **options)

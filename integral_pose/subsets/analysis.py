@@ -23,6 +23,7 @@ from integral_pose.data.coco import KeypointDataset, KeypointSpec, load_coco_key
 from integral_pose.metrics import (
     DEFAULT_PCK_THRESHOLDS,
     OksAveragePrecision,
+    check_options,
     coco_ground_truth,
     evaluated_persons,
     pair_predictions,
@@ -113,8 +114,8 @@ def analyse_subsets(dataset: KeypointDataset, results: Mapping[str, KeypointResu
     """
     split = SubsetSplit() if split is None else split
     sigmas = dataset.spec.sigmas if sigmas is None else sigmas
-    if len(sigmas) != dataset.spec.num_keypoints:
-        raise ValueError(f"sigmas: expected {dataset.spec.num_keypoints} values, got {len(sigmas)}")
+    check_options(sigmas=sigmas, num_keypoints=dataset.spec.num_keypoints, min_oks=min_oks,
+                  pck_thresholds=pck_thresholds)
     persons = evaluated_persons(dataset)
     cells = list_cells(assign_cells(persons, split))
     counts = _nest(cells, [int(c.members.sum()) for c in cells])
