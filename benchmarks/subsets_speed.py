@@ -13,12 +13,18 @@ Then it runs ``python -m integral_pose subsets ANNOTATIONS gt.json noisy_occlusi
 files) and the same with all three files, and prints the wall time of each: the whole command, loading and
 validating the files included. Results files are not part of the repository.
 
-    PYTHONPATH=. python benchmarks/subsets_speed.py
+With ``--from-scratch`` it also times the approach the library avoids, for one results file: pycocotools run
+from scratch (evaluate, accumulate) on each of the 31 cells, with the persons outside the cell marked crowd (so
+ignored) and the predictions paired with them removed.
+
+    PYTHONPATH=. python benchmarks/subsets_speed.py [--from-scratch]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -26,10 +32,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pycocotools.cocoeval import COCOeval
 
-from integral_pose.data.coco import load_coco_keypoints
-from integral_pose.metrics import PersonArrays, evaluated_persons, oks_matrix
+from integral_pose.data.coco import KeypointDataset, load_coco_keypoints
+from integral_pose.metrics import PersonArrays, coco_ground_truth, evaluated_persons, oks_matrix, pair_predictions
 from integral_pose.results import KeypointResults
+from integral_pose.subsets import SubsetSplit, assign_cells
+from integral_pose.subsets.cells import list_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 VAL2017 = ROOT.parent / "shared" / "data" / "coco-val2017-keypoints" / "person_keypoints_val2017_reconstructed.json"
@@ -62,6 +71,28 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def from_scratch(dataset: KeypointDataset, persons: PersonArrays, results: KeypointResults) -> float:
+    """Seconds to run pycocotools from scratch on every cell but "all"."""
+    errors = pair_predictions(persons, results, sigmas=dataset.spec.sigmas)
+    prediction_index, person = errors.pairs()
+    entries = results.to_coco()
+    start = time.perf_counter()
+    for cell in list_cells(assign_cells(persons, SubsetSplit()))[1:]:
+        outside = set(persons.annotation_ids[~cell.members].tolist())
+        coco_gt = coco_ground_truth(dataset)
+        for annotation in coco_gt.dataset["annotations"]:
+            annotation["iscrowd"] = int(annotation["iscrowd"] or annotation["id"] in outside)
+        left_out = {i for i, a in zip(prediction_index.tolist(), person.tolist(), strict=True) if a in outside}
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco_gt.createIndex()
+            kept = [dict(e) for i, e in enumerate(entries) if i not in left_out]
+            evaluation = COCOeval(coco_gt, coco_gt.loadRes(kept), "keypoints")
+            evaluation.params.kpt_oks_sigmas = np.asarray(dataset.spec.sigmas)
+            evaluation.evaluate()
+            evaluation.accumulate()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=Path, default=VAL2017)
@@ -70,6 +101,7 @@ def main() -> None:
     parser.add_argument("--occluded-noise", type=float, default=0.08)
     parser.add_argument("--uniform-noise", type=float, default=0.035)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-scratch", action="store_true", help="also time pycocotools from scratch per cell")
     args = parser.parse_args()
     args.run_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_coco_keypoints(args.annotations)
@@ -92,6 +124,9 @@ def main() -> None:
     print(f"{len(persons)} persons; results files in {args.run_dir}")
     print(f"subsets with 2 results files: {two:.1f} s")
     print(f"subsets with 3 results files: {three:.1f} s")
+    if args.from_scratch:
+        seconds = from_scratch(dataset, persons, files["noisy_occlusion"])
+        print(f"pycocotools from scratch on 31 cells, 1 results file: {seconds:.1f} s")
 
 
 if __name__ == "__main__":
