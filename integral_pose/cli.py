@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import takewhile
 from pathlib import Path
 
 import click
@@ -20,16 +21,15 @@ class _SubsetsCommand(click.Command):
     """Lets ``--names`` take several values (``--names A B``) by repeating the option for each value."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        expanded, taking = [], False
-        for arg in args:
-            if arg == "--names":
-                taking = True
+        expanded, i = [], 0
+        while i < len(args):
+            if args[i] != "--names":
+                expanded.append(args[i])
+                i += 1
                 continue
-            if taking and not arg.startswith("-"):
-                expanded += ["--names", arg]
-                continue
-            taking = False
-            expanded.append(arg)
+            values = list(takewhile(lambda a: not a.startswith("-"), args[i + 1:]))
+            expanded += [part for value in values for part in ("--names", value)] or ["--names"]
+            i += 1 + len(values)
         return super().parse_args(ctx, expanded)
 
 

@@ -173,3 +173,10 @@ def test_other_keypoints_with_a_dataset_description(tmp_path):
     assert out["occlusion"] == {"few": 0, "some": 1, "many": 0}  # 1 of 3 occluded
     assert out["metrics"]["pred"]["all"]["AP"] == pytest.approx(0.3, abs=1e-12)
     assert out["metrics"]["pred"]["occlusion"]["some"]["EPE"] == pytest.approx(2.0, rel=1e-12)
+
+
+def test_names_without_a_value_is_an_error(files):
+    annotations, (exact, _) = files
+    result = CliRunner().invoke(main, ["subsets", str(annotations), str(exact), "--names"])
+    assert result.exit_code == 2
+    assert "Option '--names' requires an argument" in result.output
