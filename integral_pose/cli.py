@@ -105,10 +105,12 @@ def synth(out: Path, images: int, seed: int, val_fraction: float, size: str, wor
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.synth import generate
 
-    files = generate(out, images=images, seed=seed, val_fraction=val_fraction, image_size=_size(size),
-                     workers=workers)
-    for path in files.values():
-        _print_summary(load_coco_keypoints(path))
+    try:
+        files = generate(out, images=images, seed=seed, val_fraction=val_fraction, image_size=_size(size),
+                         workers=workers)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    _print_counts({split: load_coco_keypoints(path) for split, path in files.items()})
 
 
 @main.command()
@@ -128,16 +130,20 @@ def show(dataset: Path, out: Path, image_dir: Path | None, spec: Path | None, co
     image_dir = image_dir or guess_image_dir(dataset)
     if image_dir is None:
         raise click.UsageError(f"cannot find the images of {dataset}; pass --image-dir")
-    data = load_coco_keypoints(dataset, image_dir=image_dir, spec=KeypointSpec.from_file(spec) if spec else None)
-    paths = [*draw_images(data, out, count=count, seed=seed), draw_crops(data, out, count=8, seed=seed)]
-    _print_summary(data)
+    try:
+        data = load_coco_keypoints(dataset, image_dir=image_dir, spec=KeypointSpec.from_file(spec) if spec else None)
+        paths = [*draw_images(data, out, count=count, seed=seed), draw_crops(data, out, count=8, seed=seed)]
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    _print_counts({dataset.name: data})
     click.echo("\n".join(str(p) for p in paths))
 
 
-def _print_summary(data) -> None:
-    """Print the distribution of a dataset's persons over keypoint counts, occlusion and size."""
+def _print_counts(datasets: dict) -> None:
+    """Print persons per sub-benchmark cell (keypoint counts, occlusion, size), one column per dataset."""
     from rich.console import Console
 
-    from integral_pose.data.show import person_table, summarise_persons
+    from integral_pose.data.show import count_table
+    from integral_pose.subsets import analyse_subsets
 
-    Console().print(person_table(summarise_persons(data.persons), str(data.path)))
+    Console().print(count_table({name: analyse_subsets(data) for name, data in datasets.items()}))

@@ -132,10 +132,11 @@ class TopDownDataset(Dataset):
         rng = sample_rng(self.seed, self.epoch, index)
         return sample_jitter(rng, self.augment, item.person.num_keypoints)
 
-    def crop_matrix(self, index: int) -> np.ndarray:
-        """``(2, 3)`` float64 image -> input matrix of sample ``index``, augmentation included."""
+    def crop_matrix(self, index: int, jitter: CropJitter | None = None) -> np.ndarray:
+        """``(2, 3)`` float64 image -> input matrix of sample ``index``, with its augmentation (``jitter``, drawn
+        by :meth:`jitter` when None)."""
         item = self.items[index]
-        jitter = self.jitter(index)
+        jitter = self.jitter(index) if jitter is None else jitter
         centre, size = box_to_region(item.bbox, self.input_size, self.padding)
         if jitter.half_body is not None:
             part = self.upper_body if jitter.half_body == "upper" else self.lower_body
@@ -147,8 +148,8 @@ class TopDownDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         item = self.items[index]
         spec = self.dataset.spec
-        matrix = self.crop_matrix(index)
         jitter = self.jitter(index)
+        matrix = self.crop_matrix(index, jitter)
         try:
             image = read_rgb(self.dataset.image_path(item.image_id))
         except ValueError as e:

@@ -1,4 +1,5 @@
-"""Drawing and summarising keypoint datasets: images with skeletons, top-down crops with targets, tables.
+"""Drawing and summarising keypoint datasets: images with skeletons, top-down crops with targets, and persons
+per sub-benchmark cell.
 
 Figures use matplotlib's object-oriented API (no pyplot state; PNGs through the Agg canvas). Keypoints
 labelled visible (2) are drawn filled, those labelled occluded (1) hollow; limbs of the left side orange,
@@ -8,7 +9,7 @@ of the right side blue, others green.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,12 @@ from integral_pose.data.augment import Augmentation
 from integral_pose.data.coco import KeypointDataset, PersonRecord
 from integral_pose.data.dataset import IMAGENET_MEAN, IMAGENET_STD, TopDownDataset, read_rgb
 from integral_pose.data.spec import KeypointSpec
+from integral_pose.subsets.analysis import SubsetReport
+from integral_pose.subsets.cells import AXES
 
-__all__ = ["KEYPOINT_BINS", "SIZE_BINS", "draw_crops", "draw_images", "person_table", "summarise_persons"]
+__all__ = ["count_table", "draw_crops", "draw_images"]
 
 SIDE_COLOURS = {"left": "tab:orange", "right": "tab:blue", "centre": "tab:green"}
-# Bins of the summary: labelled keypoints per person, and COCO's area ranges (square pixels).
-KEYPOINT_BINS = ((0, 0), (1, 5), (6, 10), (11, 15), (16, 17))
-SIZE_BINS = {"small (< 32^2)": (0.0, 32.0**2), "medium": (32.0**2, 96.0**2), "large (>= 96^2)": (96.0**2, np.inf)}
-OCCLUSION_BINS = ((0.0, 0.0), (0.0, 0.25), (0.25, 0.5), (0.5, 1.0))
 
 
 def _side(spec: KeypointSpec, a: int, b: int) -> str:
@@ -127,36 +126,22 @@ def _order(samples: TopDownDataset, index: int) -> list[int]:
     return list(samples.dataset.spec.flip_index) if samples.jitter(index).flip else list(range(k))
 
 
-def summarise_persons(persons: Sequence[PersonRecord]) -> dict[str, dict[str, int]]:
-    """Counts of non-crowd persons over the analysis axes: labelled keypoints, occlusion, size.
+def count_table(reports: Mapping[str, SubsetReport]) -> Table:
+    """Persons per cell of each sub-benchmark axis (see :mod:`integral_pose.subsets`), one column per dataset.
 
-    Returns:
-        ``{"keypoints": {"0": n, "1-5": n, ...}, "occluded share": {"0": n, "(0, 0.25]": n, ...},
-        "size": {"small (< 32^2)": n, ...}}``. The occluded share is the fraction of a person's labelled
-        keypoints with visibility 1 (persons with none labelled are left out of that axis).
+    Args:
+        reports: ``{column title: report}``, e.g. ``{"train": analyse_subsets(train), "val": ...}``.
     """
-    persons = [p for p in persons if not p.iscrowd]
-    labelled = np.array([p.num_keypoints for p in persons])
-    occluded = np.array([(p.keypoints[:, 2] == 1).sum() for p in persons])
-    area = np.array([p.area for p in persons])
-    share = occluded[labelled > 0] / labelled[labelled > 0]
-    return {
-        "keypoints": {(f"{lo}" if lo == hi else f"{lo}-{hi}"): int(((labelled >= lo) & (labelled <= hi)).sum())
-                      for lo, hi in KEYPOINT_BINS},
-        "occluded share": {(f"{lo:g}" if lo == hi else f"({lo:g}, {hi:g}]"):
-                           int(((share == lo) if lo == hi else ((share > lo) & (share <= hi))).sum())
-                           for lo, hi in OCCLUSION_BINS},
-        "size": {name: int(((area >= lo) & (area < hi)).sum()) for name, (lo, hi) in SIZE_BINS.items()},
-    }
-
-
-def person_table(summary: dict[str, dict[str, int]], title: str) -> Table:
-    """A rich table of :func:`summarise_persons`: one row per bin, with counts and shares."""
-    table = Table(title=title)
-    for column in ("axis", "bin", "persons", "share"):
-        table.add_column(column, justify="right" if column in ("persons", "share") else "left")
-    for axis, bins in summary.items():
-        total = max(sum(bins.values()), 1)
-        for name, n in bins.items():
-            table.add_row(axis, name, str(n), f"{100 * n / total:.1f}%")
+    first = next(iter(reports.values()))
+    table = Table(title="persons per sub-benchmark cell (non-crowd, with labelled keypoints)")
+    table.add_column("axis")
+    table.add_column("cell")
+    for title in reports:
+        table.add_column(title, justify="right")
+    table.add_row("all", "", *(str(r.counts["all"]) for r in reports.values()))
+    for axis in AXES:
+        for cell, label in first.labels(axis).items():
+            shares = [f"{r.counts[axis][cell]} ({100 * r.counts[axis][cell] / max(r.counts['all'], 1):.0f}%)"
+                      for r in reports.values()]
+            table.add_row(axis, label, *shares)
     return table

@@ -42,7 +42,7 @@ __all__ = ["OCCLUDER", "RenderedImage", "generate", "render_image"]
 
 OCCLUDER = 255  # label of occluders in the label buffer; figures are 1, 2, ...; the background 0
 SPLITS = ("train", "val")
-HEIGHT_RANGE = (0.12, 1.4)  # figure heights, fractions of the image height, drawn log-uniformly
+HEIGHT_RANGE = (0.15, 2.0)  # figure heights, fractions of the image height, drawn log-uniformly
 JPEG_QUALITY = 92
 
 

@@ -6,8 +6,8 @@ import pytest
 from synthetic import synth_files
 
 from integral_pose.data.coco import COCO_PERSON, load_coco_keypoints
-from integral_pose.data.show import summarise_persons
 from integral_pose.data.synth import OCCLUDER, generate, render_image
+from integral_pose.subsets import analyse_subsets
 
 
 def test_render_is_a_function_of_seed_and_index():
@@ -72,17 +72,31 @@ def test_generated_files_are_valid_coco_with_consistent_boxes(tmp_path_factory):
     assert content["categories"][0]["skeleton"][0] == [16, 14]
 
 
-def test_generated_persons_spread_over_the_analysis_axes(tmp_path_factory):
+def test_generated_persons_spread_over_the_analysis_axes():
+    # 150 images in memory: every cell of the sub-benchmark axes holds at least 3% of the persons.
+    persons = []
+    for index in range(150):
+        rendered = render_image(6, index)
+        persons += [(kp, int(drawn.sum())) for kp, drawn in zip(rendered.keypoints, rendered.drawn, strict=True)]
+    values = {
+        "keypoints": np.array([(kp[:, 2] > 0).sum() for kp, _ in persons]),
+        "occlusion": np.array([(kp[:, 2] == 1).sum() / max((kp[:, 2] > 0).sum(), 1) for kp, _ in persons]),
+        "size": np.array([area for _, area in persons]),
+    }
+    labelled = values["keypoints"] > 0
+    edges = {"keypoints": (6, 11), "occlusion": (0.2, 0.5), "size": (64**2, 96**2, 128**2)}
+    for axis, axis_edges in edges.items():
+        cells = np.bincount(np.searchsorted(axis_edges, values[axis][labelled], side="right"),
+                            minlength=len(axis_edges) + 1)
+        assert cells.min() >= 0.03 * labelled.sum(), (axis, cells)
+
+
+def test_generated_cells_as_the_subsets_analysis_counts_them(tmp_path_factory):
     files = synth_files(tmp_path_factory)
-    persons = load_coco_keypoints(files["train"]).persons + load_coco_keypoints(files["val"]).persons
-    summary = summarise_persons(persons)
-    total = len(persons)
-    assert total > 100
-    for axis, bins in summary.items():
-        for name, n in bins.items():
-            if axis == "keypoints" and name == "0":
-                continue
-            assert n >= 0.03 * total, (axis, name, n, total)
+    counts = analyse_subsets(load_coco_keypoints(files["train"])).counts
+    assert counts["all"] > 80
+    assert all(n > 0 for axis in ("keypoints", "occlusion") for n in counts[axis].values())
+    assert counts["size"]["M"] > 0 and counts["size"]["XL"] + counts["size"]["XXL"] > 0
 
 
 def test_generate_checks_its_arguments(tmp_path):
