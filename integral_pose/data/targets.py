@@ -1,4 +1,5 @@
-"""Training targets, as pure functions over tensors.
+"""Training targets, as pure functions over torch tensors or NumPy arrays (the result has the input's type; the
+dataset uses NumPy, whose single-threaded kernels stay fast in a busy DataLoader worker or main process).
 
 Coordinates are heatmap pixels with integer coordinates at pixel centres (see :mod:`integral_pose.coords`).
 Gaussians are centred at the exact sub-pixel keypoint, never rounded to a whole pixel. A keypoint gets weight
@@ -10,16 +11,32 @@ all-zero map.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from integral_pose._checks import check_positive
 
+Array = TypeVar("Array", Tensor, np.ndarray)
+
 __all__ = ["gaussian_heatmaps", "keypoint_weights"]
 
 
-def keypoint_weights(coords: Tensor, visibility: Tensor, heatmap_size: Sequence[int]) -> Tensor:
+def _cast(mask: Array, like: Array) -> Array:
+    """A boolean mask as numbers of ``like``'s dtype."""
+    return mask.to(like.dtype) if isinstance(mask, Tensor) else mask.astype(like.dtype)
+
+
+def _arange(n: int, like: Array) -> Array:
+    """``0, 1, ..., n - 1`` with ``like``'s type, dtype (and device)."""
+    if isinstance(like, Tensor):
+        return torch.arange(n, dtype=like.dtype, device=like.device)
+    return np.arange(n, dtype=like.dtype)
+
+
+def keypoint_weights(coords: Array, visibility: Array, heatmap_size: Sequence[int]) -> Array:
     """Per-keypoint weights: 1 for a labelled keypoint inside the crop, else 0.
 
     Args:
@@ -37,10 +54,10 @@ def keypoint_weights(coords: Tensor, visibility: Tensor, heatmap_size: Sequence[
     h, w = heatmap_size
     x, y = coords[..., 0], coords[..., 1]
     inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-    return ((visibility > 0) & inside).to(coords.dtype)
+    return _cast((visibility > 0) & inside, coords)
 
 
-def gaussian_heatmaps(coords: Tensor, weights: Tensor, heatmap_size: Sequence[int], sigma: float) -> Tensor:
+def gaussian_heatmaps(coords: Array, weights: Array, heatmap_size: Sequence[int], sigma: float) -> Array:
     """Unnormalised Gaussians, peak value 1 at the (sub-pixel) keypoint, zero maps where the weight is 0.
 
     ``H[k, i, j] = exp(-((j - x_k)^2 + (i - y_k)^2) / (2 sigma^2))``, untruncated.
@@ -56,8 +73,7 @@ def gaussian_heatmaps(coords: Tensor, weights: Tensor, heatmap_size: Sequence[in
     """
     check_positive("sigma", sigma)
     h, w = heatmap_size
-    xs = torch.arange(w, dtype=coords.dtype, device=coords.device)
-    ys = torch.arange(h, dtype=coords.dtype, device=coords.device)
-    gx = torch.exp(-((xs - coords[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., K, W)
-    gy = torch.exp(-((ys - coords[..., 1:2]) ** 2) / (2 * sigma**2))  # (..., K, H)
-    return gy[..., :, None] * gx[..., None, :] * (weights > 0).to(coords.dtype)[..., None, None]
+    exp = torch.exp if isinstance(coords, Tensor) else np.exp
+    gx = exp(-((_arange(w, coords) - coords[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., K, W)
+    gy = exp(-((_arange(h, coords) - coords[..., 1:2]) ** 2) / (2 * sigma**2))  # (..., K, H)
+    return gy[..., :, None] * gx[..., None, :] * _cast(weights > 0, coords)[..., None, None]

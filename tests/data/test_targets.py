@@ -50,3 +50,14 @@ def test_weights_need_a_label_and_a_point_inside_the_crop():
 def test_sigma_must_be_positive():
     with pytest.raises(ValueError, match=r"sigma: expected a finite number > 0, got 0\.0"):
         gaussian_heatmaps(torch.zeros(1, 2), torch.ones(1), (4, 4), 0.0)
+
+
+def test_numpy_arrays_give_the_same_targets_as_tensors():
+    coords = np.array([[3.25, 7.5], [50.0, 2.0], [10.0, 60.0]])
+    visibility = np.array([2.0, 1.0, 1.0])
+    weights = keypoint_weights(coords, visibility, (64, 48))
+    assert isinstance(weights, np.ndarray) and weights.tolist() == [1.0, 0.0, 1.0]
+    maps = gaussian_heatmaps(coords, weights, (64, 48), 1.5)
+    assert isinstance(maps, np.ndarray) and maps.dtype == np.float64
+    expected = gaussian_heatmaps(torch.from_numpy(coords), torch.from_numpy(weights), (64, 48), 1.5)
+    np.testing.assert_allclose(maps, expected.numpy(), rtol=1e-13, atol=0)  # exp differs in the last ulp
