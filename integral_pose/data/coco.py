@@ -39,6 +39,7 @@ __all__ = [
     "KeypointSpec",
     "LoadReport",
     "PersonRecord",
+    "guess_image_dir",
     "load_coco_keypoints",
     "load_person_detections",
 ]
@@ -441,3 +442,12 @@ def load_person_detections(
     counts = {**filtered.counts, **dropped_report.counts}
     first_ids = {**{k: tuple(v) for k, v in filtered.first_ids.items()}, **dropped_report.first_ids}
     return tuple(kept), LoadReport(MappingProxyType(counts), MappingProxyType(first_ids))
+
+
+def guess_image_dir(path: str | os.PathLike[str]) -> Path | None:
+    """The image folder of a file laid out as COCO's: ``root/annotations/person_keypoints_SPLIT.json`` ->
+    ``root/SPLIT`` (e.g. ``val2017``, or ``val`` for generated data); None when that folder does not exist."""
+    path = Path(path)
+    split = path.stem.removeprefix("person_keypoints_")
+    candidate = path.parent.parent / split
+    return candidate if split != path.stem and candidate.is_dir() else None

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 __all__ = ["COCO_PERSON", "KeypointSpec", "flip_pairs_from_names", "spec_from_category"]
 
 LEFT, RIGHT = "left_", "right_"
@@ -116,18 +114,20 @@ class KeypointSpec:
         name.
         """
         path = Path(path)
+        if path.suffix not in (".toml", ".json"):
+            raise ValueError(f"{path.name}: expected a .toml or .json dataset description, got {path.suffix!r}")
         try:
             if path.suffix == ".toml":
+                import tomllib  # Python >= 3.11; JSON descriptions work everywhere
+
                 with open(path, "rb") as f:
                     data = tomllib.load(f)
-            elif path.suffix == ".json":
+            else:
                 with open(path, encoding="utf-8") as f:
                     data = json.load(f)
-            else:
-                raise ValueError(f"{path.name}: expected a .toml or .json dataset description, got {path.suffix!r}")
         except FileNotFoundError:
             raise ValueError(f"{path}: no such file") from None
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        except ValueError as e:  # tomllib.TOMLDecodeError and json.JSONDecodeError are ValueErrors
             raise ValueError(f"{path.name}: cannot parse: {e}") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{path.name}: expected a table/object at the top level")
