@@ -17,10 +17,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 __all__ = ["COCO_PERSON", "KeypointSpec", "flip_pairs_from_names", "spec_from_category"]
 
@@ -118,8 +124,6 @@ class KeypointSpec:
             raise ValueError(f"{path.name}: expected a .toml or .json dataset description, got {path.suffix!r}")
         try:
             if path.suffix == ".toml":
-                import tomllib  # Python >= 3.11; JSON descriptions work everywhere
-
                 with open(path, "rb") as f:
                     data = tomllib.load(f)
             else:
