@@ -114,7 +114,7 @@ def synth(out: Path, images: int, seed: int, val_fraction: float, size: str, wor
 
 
 @main.command()
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dataset", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for PNGs.")
 @click.option("--image-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Image folder [default: ROOT/SPLIT for ROOT/annotations/person_keypoints_SPLIT.json].")
@@ -123,10 +123,19 @@ def synth(out: Path, images: int, seed: int, val_fraction: float, size: str, wor
 @click.option("--count", default=6, show_default=True, type=click.IntRange(min=1), help="Images to draw.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Picks the images and augmentation.")
 def show(dataset: Path, out: Path, image_dir: Path | None, spec: Path | None, count: int, seed: int) -> None:
-    """Draw a few images of DATASET (a COCO-format keypoint JSON) with their skeletons, and augmented crops."""
-    from integral_pose.data.coco import KeypointSpec, guess_image_dir, load_coco_keypoints
+    """Draw a few images of DATASET with their skeletons, and augmented crops.
+
+    DATASET is a COCO-format keypoint JSON, or a folder laid out as COCO's (ROOT/annotations/
+    person_keypoints_SPLIT.json beside ROOT/SPLIT), such as the output of `integral-pose synth`; a folder
+    shows its validation split.
+    """
+    from integral_pose.data.coco import KeypointSpec, annotation_file, guess_image_dir, load_coco_keypoints
     from integral_pose.data.show import draw_crops, draw_images
 
+    try:
+        dataset = annotation_file(dataset) if dataset.is_dir() else dataset
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     image_dir = image_dir or guess_image_dir(dataset)
     if image_dir is None:
         raise click.UsageError(f"cannot find the images of {dataset}; pass --image-dir")

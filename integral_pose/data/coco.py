@@ -39,6 +39,7 @@ __all__ = [
     "KeypointSpec",
     "LoadReport",
     "PersonRecord",
+    "annotation_file",
     "guess_image_dir",
     "load_coco_keypoints",
     "load_person_detections",
@@ -442,6 +443,15 @@ def load_person_detections(
     counts = {**filtered.counts, **dropped_report.counts}
     first_ids = {**{k: tuple(v) for k, v in filtered.first_ids.items()}, **dropped_report.first_ids}
     return tuple(kept), LoadReport(MappingProxyType(counts), MappingProxyType(first_ids))
+
+
+def annotation_file(root: str | os.PathLike[str]) -> Path:
+    """The keypoint file of a dataset folder laid out as COCO's, ``root/annotations/person_keypoints_SPLIT.json``:
+    the validation split where there is one (``val``, ``val2017``), else the first split by name."""
+    files = sorted(Path(root).glob("annotations/person_keypoints_*.json"))
+    if not files:
+        raise ValueError(f"{root}: no annotations/person_keypoints_*.json in this folder")
+    return next((f for f in files if f.stem.removeprefix("person_keypoints_").startswith("val")), files[0])
 
 
 def guess_image_dir(path: str | os.PathLike[str]) -> Path | None:

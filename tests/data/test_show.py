@@ -25,6 +25,15 @@ def test_cli_synth_then_show(tmp_path):
     assert result.exit_code == 0, result.output
     names = drawn_pngs(tmp_path / "png")
     assert "crops.png" in names and len(names) == 3
+    # The generated folder itself: its validation split is drawn.
+    result = runner.invoke(main, ["show", str(tmp_path / "data"), "--out", str(tmp_path / "folder"), "--count", "1"])
+    assert result.exit_code == 0, result.output
+    assert "person_keypoints_val.json" in result.output and len(drawn_pngs(tmp_path / "folder")) == 2
+
+
+def test_show_on_a_folder_without_annotations(tmp_path):
+    result = CliRunner().invoke(main, ["show", str(tmp_path), "--out", str(tmp_path / "png")])
+    assert result.exit_code == 1 and "no annotations/person_keypoints_*.json in this folder" in result.output
 
 
 def test_show_needs_the_images(tmp_path_factory, tmp_path):
@@ -35,7 +44,7 @@ def test_show_needs_the_images(tmp_path_factory, tmp_path):
 
 
 def test_show_on_coco_mini(tmp_path):
-    annotations = shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json"
-    result = CliRunner().invoke(main, ["show", str(annotations), "--out", str(tmp_path), "--count", "1"])
+    root = shared_dataset("coco-mini")
+    result = CliRunner().invoke(main, ["show", str(root), "--out", str(tmp_path), "--count", "1"])
     assert result.exit_code == 0, result.output
     assert len(drawn_pngs(tmp_path)) == 2
