@@ -429,16 +429,19 @@ def window_rows(settings: StudySettings, generator: torch.Generator, tick: Tick)
     """The library's local compensated decoder at ``r = ceil(k sigma)`` for each k in ``FACTORS`` and beta.
 
     Shows how the error grows when the window is too small (clean maps) or too large (noise, a second
-    peak). ``tick`` once per condition.
+    peak); each row also holds DARK's mean error (on the map minus its minimum) on the same maps.
+    ``tick`` once per condition.
     """
     rows = []
     for noise, second, maps, peaks in _sweep_conditions(settings, generator):
+        shifted = dark_inputs(maps)["dark-shifted"]
+        dark = float(errors(argmax(shifted, "dark", blur_sigma=DARK_BLUR)[0], peaks.centres).mean())
         for beta in SWEEP_BETAS:
             for factor in FACTORS:
                 radii = radius_for(peaks.sigmas, factor, settings.shape)
                 coords = per_radius(maps, radii, lambda m, r, beta=beta: _library_local(m, r, beta))
                 rows.append({"noise": noise, "second_peak": int(second), "beta": beta, "factor": factor,
-                             **statistics(errors(coords, peaks.centres))})
+                             **statistics(errors(coords, peaks.centres)), "dark_shifted_mean": dark})
         tick()
     return rows
 
