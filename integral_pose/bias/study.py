@@ -83,7 +83,7 @@ class StudySettings:
 
 
 PRESETS = {
-    "quick": StudySettings(position_step=4.0, limit_maps=16, realistic_maps=48),
+    "quick": StudySettings(position_step=3.7, limit_maps=16, realistic_maps=48),
     "default": StudySettings(),
     "large": StudySettings(position_step=0.4, limit_maps=1024, realistic_maps=4096),
 }

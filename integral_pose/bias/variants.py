@@ -99,7 +99,7 @@ def _ring_median(values: Tensor, ring: Tensor, beta: float) -> Tensor:
 def _ring_log_mean_exp(values: Tensor, ring: Tensor, beta: float) -> Tensor:
     """``log(mean(exp(beta H))) / beta`` over the ring: the level whose weight ``exp(beta (H - b))`` averages 1."""
     scaled = torch.where(ring, beta * values, -torch.inf)
-    return (torch.logsumexp(scaled, dim=-1) - ring.sum(dim=-1).log()) / beta
+    return (torch.logsumexp(scaled, dim=-1) - ring.sum(dim=-1).to(values.dtype).log()) / beta
 
 
 def _ring_mean_plus_two_sd(values: Tensor, ring: Tensor, beta: float) -> Tensor:
