@@ -28,7 +28,7 @@ def bias(out: str, preset: str | None, size: tuple[int, int] | None, sigma: floa
     from dataclasses import replace
 
     from integral_pose.bias import run_study
-    from integral_pose.bias.study import PRESETS
+    from integral_pose.bias.settings import PRESETS
 
     overrides = {"shape": size, "sigma": sigma, "seed": seed}
     try:

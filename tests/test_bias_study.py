@@ -4,7 +4,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from integral_pose.bias.study import BACKGROUNDS, PRESETS, StudySettings, run_experiments, work_units
+from integral_pose.bias.realistic import BACKGROUNDS
+from integral_pose.bias.settings import PRESETS, StudySettings
+from integral_pose.bias.study import run_experiments, work_units
 from integral_pose.cli import main
 
 

@@ -19,16 +19,10 @@ import torch
 from matplotlib.colors import LogNorm
 
 from integral_pose.bias.closed_form import background_share
-from integral_pose.bias.study import (
-    BACKGROUNDS,
-    LIMITS,
-    NOISE_LEVELS,
-    SECOND_PEAK,
-    PositionSweep,
-    StudyResults,
-    condition_name,
-    errors,
-)
+from integral_pose.bias.positions import LIMITS, PositionSweep
+from integral_pose.bias.realistic import BACKGROUNDS, NOISE_LEVELS, SECOND_PEAK, condition_name
+from integral_pose.bias.settings import errors
+from integral_pose.bias.study import StudyResults
 
 METHOD_COLOURS = {"argmax": "#7f7f7f", "quarter": "#8c564b", "dark": "#1f77b4", "plain": "#d62728",
                   "compensated": "#2ca02c"}

@@ -9,21 +9,20 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from integral_pose.bias.study import (
+from integral_pose.bias.positions import LIMITS, METHODS
+from integral_pose.bias.realistic import (
     BACKGROUNDS,
     DARK_BLUR,
-    LIMITS,
     LOCAL_CANDIDATES,
-    METHODS,
     NOISE_LEVELS,
     SECOND_PEAK,
     TUNED_BETA,
     TUNED_FACTOR,
     WINDOW_FACTOR,
-    Rows,
-    StudyResults,
     condition_name,
 )
+from integral_pose.bias.settings import Rows
+from integral_pose.bias.study import StudyResults
 
 FLOAT32_COLUMNS = ("beta", "float32_vs_float64_max", "float32_vs_float64_mean", "plain_bias_mean", "plain_bias_max")
 
