@@ -19,11 +19,11 @@ from integral_pose.bias.variants import (
 
 
 def test_ring_rules_by_hand():
-    # 16 ring cells: eight at 0, eight at 1. mean 0.5; lower median 0; log-mean-exp (beta 1) = log((1 + e) / 2);
-    # standard deviation 0.5, so mean + 2 sd = 1.5. Two cells outside the ring (values 9) are ignored.
+    # 16 ring cells: eight at 0, eight at 1. max 1; mean 0.5; lower median 0; log-mean-exp (beta 1) =
+    # log((1 + e) / 2); standard deviation 0.5, so mean + 2 sd = 1.5. Two cells outside the ring (9) are ignored.
     values = torch.tensor([[0.0] * 8 + [1.0] * 8 + [9.0, 9.0]], dtype=torch.float64)
     ring = torch.tensor([[True] * 16 + [False, False]])
-    expected = {"mean": 0.5, "median": 0.0, "log-mean-exp": math.log((1 + math.e) / 2), "mean+2sd": 1.5}
+    expected = {"max": 1.0, "mean": 0.5, "median": 0.0, "log-mean-exp": math.log((1 + math.e) / 2), "mean+2sd": 1.5}
     for rule, value in expected.items():
         assert RING_RULES[rule](values, ring, 1.0).item() == pytest.approx(value, abs=1e-12), rule
     # log-mean-exp at beta = 2: log((1 + e^2) / 2) / 2.
@@ -58,12 +58,12 @@ def test_expectation64_matches_the_numpy_reference():
 
 
 @pytest.mark.parametrize("radius", [2, 3, 5])
-def test_local_with_the_mean_rule_is_the_library_decoder(radius):
+def test_local_with_the_max_rule_is_the_library_decoder(radius):
     shape = (32, 40)
     generator = torch.Generator().manual_seed(1)
     peaks = random_peaks(40, shape, generator, margin=3.0, second_peak=True)
     maps = realistic_maps(peaks, shape, -2.0, 0.1, generator)  # peaks near the border too: the window is clipped
-    ours = local_compensated(maps, radius=radius, beta=0.7, rule="mean")
+    ours = local_compensated(maps, radius=radius, beta=0.7, rule="max")
     library = soft_argmax(maps, beta=0.7, debias=True, window=radius)
     torch.testing.assert_close(ours, library.double(), atol=1e-4, rtol=0)
 

@@ -28,7 +28,8 @@ METHOD_COLOURS = {"argmax": "#7f7f7f", "quarter": "#8c564b", "dark": "#1f77b4", 
                   "compensated": "#2ca02c"}
 METHOD_LABELS = {"argmax": "argmax", "quarter": "quarter offset", "dark": "DARK", "plain": "plain soft-argmax",
                  "compensated": "compensated soft-argmax"}
-RULE_COLOURS = {"mean": "#9467bd", "median": "#e377c2", "log-mean-exp": "#17becf", "mean+2sd": "#bcbd22"}
+RULE_COLOURS = {"max": "#d62728", "mean": "#9467bd", "median": "#e377c2", "log-mean-exp": "#17becf",
+                "mean+2sd": "#bcbd22"}
 _ERROR_NORM = {"vmin": 1e-6, "vmax": 50.0}  # the colour range of every error map, px
 _DPI = 110
 
@@ -320,7 +321,7 @@ def plot_window(results: StudyResults) -> tuple[plt.Figure, str]:
         ax.grid(alpha=0.3)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=6, fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig, ("The local compensated soft-argmax (the library's, ring mean) with r = ceil(k sigma) per map: "
+    return fig, ("The local compensated soft-argmax (the library's, ring maximum) with r = ceil(k sigma) per map: "
                  "too small a window cuts the peak (clean maps), too large a window takes in noise and the "
                  "second peak's flank; per beta, with DARK on the same maps for reference.")
 

@@ -3,8 +3,8 @@
 - :func:`clamped_compensated`: the global compensated soft-argmax with weights ``max(exp(beta H) - 1, 0)``
   instead of the library's signed ``exp(beta H) - 1``. Not a public decoder.
 - :func:`local_compensated`: the local compensated soft-argmax with a choice of rule for the window's
-  background level (the library uses the mean of the outer ring; the study compares others). With
-  ``rule="mean"`` it computes what ``soft_argmax(..., debias=True, window=r)`` computes.
+  background level (the library uses the maximum of the outer ring; the study compares others). With
+  ``rule="max"`` it computes what ``soft_argmax(..., debias=True, window=r)`` computes.
 - :func:`expectation64`: the compensated expectation in float64, the reference for float32 rounding.
 
 All take ``(N, H, W)`` maps and return ``(N, 2)`` as (x, y) in heatmap pixels (see integral_pose.coords).
@@ -87,6 +87,11 @@ def expectation64(maps: Tensor, *, beta: float = 1.0) -> Tensor:
     return coords
 
 
+def _ring_max(values: Tensor, ring: Tensor, beta: float) -> Tensor:
+    """The highest ring cell: the weights then cover only the part of the peak above the whole ring."""
+    return values.masked_fill(~ring, -torch.inf).amax(dim=-1)
+
+
 def _ring_mean(values: Tensor, ring: Tensor, beta: float) -> Tensor:
     return (values * ring).sum(dim=-1) / ring.sum(dim=-1)
 
@@ -111,6 +116,7 @@ def _ring_mean_plus_two_sd(values: Tensor, ring: Tensor, beta: float) -> Tensor:
 
 
 RING_RULES: dict[str, Callable[[Tensor, Tensor, float], Tensor]] = {
+    "max": _ring_max,
     "mean": _ring_mean,
     "median": _ring_median,
     "log-mean-exp": _ring_log_mean_exp,
@@ -118,7 +124,7 @@ RING_RULES: dict[str, Callable[[Tensor, Tensor, float], Tensor]] = {
 }
 
 
-def local_compensated(maps: Tensor, *, radius: int, beta: float = 1.0, rule: str = "mean") -> Tensor:
+def local_compensated(maps: Tensor, *, radius: int, beta: float = 1.0, rule: str = "max") -> Tensor:
     """Local compensated soft-argmax with the window's background level chosen by ``rule``.
 
     The ``(2r+1)^2`` window around the argmax cell (clipped to the map), its background ``b`` from the
