@@ -356,3 +356,12 @@ def test_local_3d_and_half_precision(device):
     out = soft_argmax(hm_t.to(torch.bfloat16), debias=True, window=3, ndim=3)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, expected, atol=0.02, rtol=0)
+
+
+def test_compensated_location_off_the_map_falls_back_to_argmax():
+    # Background -0.01 under a Gaussian of height 1: C - n is small but positive, and the signed expectation
+    # lands at x = -23.6, off the map [-0.5, 47.5]. The argmax cell is returned instead.
+    hm = torch.from_numpy(gaussian((64, 48), (20.3, 30.7), 2.0)).float() - 0.01
+    expected_off_map = expectation(np.expm1(hm.double().numpy()))
+    assert expected_off_map[0] < -0.5
+    torch.testing.assert_close(soft_argmax(hm, debias=True), torch.tensor([20.0, 31.0]))

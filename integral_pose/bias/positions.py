@@ -179,7 +179,8 @@ def closed_form_limits(settings: StudySettings, generator: torch.Generator, tick
     For each kind in ``LIMITS`` (background level b, noise standard deviation, second peak's relative
     height at 12 px) and each beta: the compensated error against the true centre, the plain error, the
     residual of plain soft-argmax against the closed form's prediction, and the share of maps whose total
-    compensated weight is not positive (the decoder falls back to the argmax cell there). ``tick`` per kind.
+    compensated weight is not positive or whose signed expectation falls off the map (the decoder returns
+    the argmax cell there). ``tick`` per kind.
     """
     shape, sigma, n = settings.shape, settings.sigma, settings.limit_maps
     rows = []
@@ -197,12 +198,14 @@ def closed_form_limits(settings: StudySettings, generator: torch.Generator, tick
                 plain = soft_argmax(maps, beta=beta)
                 residual = errors(plain, predicted_soft_argmax(maps, peaks.centres, beta=beta))
                 total = torch.expm1(beta * maps.double()).sum(dim=(1, 2))
+                signed = expectation64(maps, beta=beta)
+                off_map = ((signed < -0.5) | (signed > torch.tensor(shape[::-1], dtype=signed.dtype) - 0.5)).any(-1)
                 rows.append({"kind": kind, "value": value, "beta": beta,
                              "compensated_mean": float(compensated.mean()),
                              "compensated_p95": float(torch.quantile(compensated, 0.95)),
                              "plain_mean": float(errors(plain, peaks.centres).mean()),
                              "closed_form_residual_mean": float(residual.mean()),
                              "closed_form_residual_max": float(residual.max()),
-                             "fallback_share": float((total <= 0).double().mean())})
+                             "fallback_share": float(((total <= 0) | off_map).double().mean())})
         tick()
     return rows

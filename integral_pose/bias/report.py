@@ -162,15 +162,22 @@ def _limits_text(results: StudyResults) -> str:
                       + markdown_table([labels[kind]] + [f"beta={b:g}" for b in betas], rows))
     small_b = _one(results, "closed_form_limits", kind="background", value=0.01, beta=betas[0])
     small_n = _one(results, "closed_form_limits", kind="noise", value=0.01, beta=betas[0])
+    worst_negative = max((r for r in results.tables["closed_form_limits"]
+                          if r["kind"] == "background" and r["value"] < 0 and not r["fallback_share"]),
+                         key=lambda r: r["compensated_mean"], default=None)
+    negative = ("" if worst_negative is None else
+                f" (b = {worst_negative['value']:g}, beta = {worst_negative['beta']:g}: "
+                f"{number(worst_negative['compensated_mean'])} px)")
     return "\n\n".join([
         "### Where the closed form stops being exact",
         "Unit blobs away from the border, one departure at a time: a constant background b, additive Gaussian "
         "noise, a second peak 12 px away. The global compensation weighs every cell of the map, so a departure "
         "spread over all n cells outweighs the peak: with b = 0.01 the compensated error at beta = "
         f"{betas[0]:g} is already {number(small_b['compensated_mean'])} px, and noise of std 0.01 gives "
-        f"{number(small_n['compensated_mean'])} px. A negative b can make the total weight C - n tiny or "
-        "negative: tiny gives wild results (hundreds of pixels), negative falls back to the argmax cell (the "
-        "share of maps where that happened is given in brackets). The closed form itself (bottom number) "
+        f"{number(small_n['compensated_mean'])} px. A negative b makes the total weight C - n small or "
+        "negative; where it is not positive, or so small that the signed expectation falls off the map, the "
+        "decoder returns the argmax cell (the share of maps where that happened is given in brackets), and "
+        f"small totals that stay on the map are still off by pixels{negative}. The closed form itself (bottom number) "
         "stops predicting plain soft-argmax in the same way, because n / C is no longer the background's share.",
         *tables,
     ])

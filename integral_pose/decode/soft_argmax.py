@@ -31,10 +31,11 @@ def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, wi
       ``C = sum exp(beta * H)`` over the ``n`` cells, which is exactly the expectation under the weights
       ``exp(beta * H) - 1``. It is exact when the background is exactly 0. Weights stay signed: a cell
       below 0 weighs between -1 and 0, as the closed form implies (and as a training loss needs). Where
-      the total weight ``C - n`` is not positive the location is undefined and the argmax cell is returned
-      instead, without gradient: an all-zero map gives ``(0, 0)``; a map with every logit below 0 gives
-      its argmax. On maps whose background is far from 0 (networks trained with a detection loss) use the
-      local form.
+      the total weight ``C - n`` is not positive the location is undefined, and where it is so small that
+      the location falls off the map (beyond ``[-0.5, W - 0.5]`` along some axis) it is meaningless: in both
+      cases the argmax cell is returned instead, without gradient. An all-zero map gives ``(0, 0)``; a map
+      with every logit below 0 gives its argmax. On maps whose background is far from 0 (networks trained
+      with a detection loss) use the local form.
     - ``window=r``: only the ``(2r+1)^ndim`` cells around the argmax count (the window is clipped to the
       map). With ``debias=False`` this is the local soft-argmax. With ``debias=True`` the window's own
       background level ``b`` is the maximum of its outer ring (the cells at Chebyshev distance ``r`` from
@@ -113,7 +114,9 @@ def _global(flat: Tensor, shape: tuple[int, ...], beta: float, debias: bool) -> 
     total, centred = _moments(weights, shape)
     coords = centred / _positive_or_one(total).unsqueeze(-1) + _grid_centre(shape, flat)
     if debias:
-        coords = _argmax_where(total <= 0, coords, flat, shape)
+        half_extent = torch.tensor([n / 2 for n in reversed(shape)], dtype=coords.dtype, device=coords.device)
+        off_map = ((coords - _grid_centre(shape, flat)).abs() > half_extent).any(dim=-1)
+        coords = _argmax_where((total <= 0) | off_map, coords, flat, shape)
     return coords, top.squeeze(-1)
 
 
