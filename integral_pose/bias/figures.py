@@ -155,30 +155,38 @@ def _border_distance(sweep: PositionSweep, shape: tuple[int, int]) -> torch.Tens
     return torch.minimum(sweep.positions, limits - sweep.positions).amin(dim=-1)
 
 
+def _against_border_distance(ax: plt.Axes, results: StudyResults, values: list[torch.Tensor], ylabel: str,
+                             title: str) -> None:
+    """Scatter one ``(positions,)`` series per beta against the keypoint's distance to the nearest border."""
+    sweep = results.sweep
+    distance = _border_distance(sweep, results.settings.shape)
+    for b, (beta, series) in enumerate(zip(sweep.betas, values, strict=True)):
+        ax.scatter(distance, series.clamp(min=1e-7), s=4, color=beta_colour(b, len(sweep.betas)),
+                   label=f"beta={beta:g}", alpha=0.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("distance from the keypoint to the nearest border (px)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, markerscale=3)
+
+
 def plot_closed_form(results: StudyResults) -> tuple[plt.Figure, str]:
     """Measured plain bias against the closed form's prediction, and the residual near the border."""
-    sweep, shape = results.sweep, results.settings.shape
-    distance = _border_distance(sweep, shape)
+    sweep = results.sweep
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
-    count = len(sweep.betas)
     for b, beta in enumerate(sweep.betas):
-        colour = beta_colour(b, count)
         measured = (sweep.plain[b] - sweep.positions)[:, 0]
         predicted = (sweep.predicted[b] - sweep.positions)[:, 0]
-        left.scatter(predicted, measured, s=4, color=colour, label=f"beta={beta:g}", alpha=0.6)
-        residual = errors(sweep.plain[b], sweep.predicted[b]).clamp(min=1e-7)
-        right.scatter(distance, residual, s=4, color=colour, label=f"beta={beta:g}", alpha=0.6)
+        left.scatter(predicted, measured, s=4, color=beta_colour(b, len(sweep.betas)), label=f"beta={beta:g}",
+                     alpha=0.6)
     lims = left.get_xlim()
     left.plot(lims, lims, color="black", linewidth=0.8, linestyle="--", label="measured = predicted")
     left.set_xlabel("predicted plain bias along x, (1 - n/C) x + (n/C) c - x (px)")
     left.set_ylabel("measured plain bias along x (px)")
     left.set_title("Plain soft-argmax bias: measured against the closed form")
     left.legend(fontsize=8, markerscale=3)
-    right.set_yscale("log")
-    right.set_xlabel("distance from the keypoint to the nearest border (px)")
-    right.set_ylabel("|measured - predicted| (px, log scale)")
-    right.set_title("Residual of the closed form (true centre as J)")
-    right.legend(fontsize=8, markerscale=3)
+    _against_border_distance(right, results, [errors(p, q) for p, q in zip(sweep.plain, sweep.predicted, strict=True)],
+                             "|measured - predicted| (px, log scale)", "Residual of the closed form (true centre as J)")
     fig.tight_layout()
     return fig, ("Left: the plain soft-argmax bias along x at every position and beta against the closed form "
                  "J_soft = (1 - n/C) J + (n/C) c with the true centre as J; the points lie on the diagonal. "
@@ -188,7 +196,7 @@ def plot_closed_form(results: StudyResults) -> tuple[plt.Figure, str]:
 
 def plot_error_sources(results: StudyResults) -> tuple[plt.Figure, str]:
     """Compensated error split into sampling, border and float32 rounding, per beta."""
-    sweep, shape = results.sweep, results.settings.shape
+    sweep = results.sweep
     rows = results.tables["error_sources"]
     betas = [row["beta"] for row in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
@@ -204,15 +212,8 @@ def plot_error_sources(results: StudyResults) -> tuple[plt.Figure, str]:
     left.set_ylabel("error (px, log scale)")
     left.set_title("Compensated soft-argmax: where the error comes from")
     left.legend(fontsize=8)
-    distance = _border_distance(sweep, shape)
-    for b, beta in enumerate(sweep.betas):
-        err = errors(sweep.compensated[b], sweep.positions).clamp(min=1e-7)
-        right.scatter(distance, err, s=4, color=beta_colour(b, len(sweep.betas)), label=f"beta={beta:g}", alpha=0.6)
-    right.set_yscale("log")
-    right.set_xlabel("distance from the keypoint to the nearest border (px)")
-    right.set_ylabel("compensated error (px, log scale)")
-    right.set_title("Compensated error against distance to the border")
-    right.legend(fontsize=8, markerscale=3)
+    _against_border_distance(right, results, [errors(c, sweep.positions) for c in sweep.compensated],
+                             "compensated error (px, log scale)", "Compensated error against distance to the border")
     fig.tight_layout()
     return fig, ("Left: the compensated error split into grid sampling (the float64 expectation on a canvas "
                  "holding the whole blob, against the centre), the border (the map's expectation against the "
