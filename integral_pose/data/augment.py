@@ -21,6 +21,7 @@ from integral_pose.data.spec import KeypointSpec
 __all__ = [
     "Augmentation",
     "CropJitter",
+    "annotation_order",
     "flip_heatmaps",
     "flip_points",
     "half_body_region",
@@ -147,6 +148,37 @@ def flip_points(points, width: float, flip_index: Sequence[int]):
     flipped = points[..., list(flip_index), :] * 1
     flipped[..., 0] = (width - 1) - flipped[..., 0]
     return flipped
+
+
+def annotation_order(points, flipped, flip_index: Sequence[int]):
+    """Put per-keypoint values of (possibly) flipped samples back in the annotation's keypoint order.
+
+    A flipped sample's targets (and a model's predictions on its crop) list keypoint ``k`` of the mirrored person
+    at index ``k``, which is annotated keypoint ``flip_index[k]`` (the left wrist of the mirror image is the
+    right wrist of the person). The sample's ``inverse`` already includes the mirror, so predictions mapped to
+    the image through it need only this reordering to compare with ``keypoints``: since ``flip_index`` is its own
+    inverse, index ``k`` takes entry ``flip_index[k]`` where the sample is flipped.
+
+    Args:
+        points: ``(B, K, ...)`` (e.g. ``(B, K, 2)`` coordinates or ``(B, K)`` scores), NumPy or torch.
+        flipped: ``(B,)`` bool, the samples' ``flipped``.
+        flip_index: the spec's ``flip_index``.
+
+    Returns:
+        ``(B, K, ...)``, a new array/tensor.
+
+    Example:
+        >>> annotation_order(torch.tensor([[10.0, 11.0, 12.0], [10.0, 11.0, 12.0]]), torch.tensor([False, True]),
+        ...                  (0, 2, 1))
+        tensor([[10., 11., 12.],
+                [10., 12., 11.]])
+    """
+    swapped = points[:, list(flip_index)]
+    if isinstance(points, Tensor):
+        mask = torch.as_tensor(flipped, dtype=torch.bool, device=points.device)
+        return torch.where(mask.reshape(-1, *[1] * (points.dim() - 1)), swapped, points)
+    mask = np.asarray(flipped, dtype=bool)
+    return np.where(mask.reshape(-1, *[1] * (points.ndim - 1)), swapped, points)
 
 
 def flip_heatmaps(heatmaps: Tensor, flip_index: Sequence[int]) -> Tensor:

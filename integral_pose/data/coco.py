@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 REPORT_FIRST_IDS = 5  # ids listed per warning kind
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # ids become int64 tensors in batches
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class LoadReport:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KeypointDataset:
     """A loaded keypoint file.
 
@@ -124,6 +125,14 @@ class KeypointDataset:
     persons: tuple[PersonRecord, ...]
     image_dir: Path | None
     report: LoadReport = field(default_factory=LoadReport)
+
+    def __repr__(self) -> str:
+        """One line: file, counts and folder (the records themselves would run to 100,000s of lines)."""
+        return (
+            f"KeypointDataset({str(self.path)!r}, keypoints={self.spec.num_keypoints}, category_id={self.category_id}, "
+            f"images={len(self.images)}, persons={len(self.persons)}, "
+            f"image_dir={None if self.image_dir is None else str(self.image_dir)!r}, warnings={self.report.total})"
+        )
 
     def training_persons(self) -> tuple[PersonRecord, ...]:
         """Persons used for training, selected the standard way: non-crowd, num_keypoints > 0, w > 0 and h > 0."""
@@ -173,7 +182,9 @@ def _read_json(path: Path) -> Any:
             return json.load(f)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except RecursionError:
+        raise ValueError(f"{path.name}: not valid COCO JSON: arrays or objects nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers of more than 4300 digits
         raise ValueError(f"{path.name}: not valid JSON: {e}") from None
 
 
@@ -186,8 +197,11 @@ def _require(record: Mapping[str, Any], fields: Sequence[str], where: str) -> No
 
 
 def _integer(value: Any, name: str, where: str) -> int:
+    """An integer that fits int64 (ids travel in int64 tensors); ``"1"``, ``1.0`` and ``True`` are errors."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{where}: {name} must be an integer, got {value!r}")
+        raise ValueError(f"{where}: {name} must be an integer, got {str(repr(value))[:60]}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{where}: {name} must fit in 64 bits (|{name}| < 2**63), got {value}")
     return value
 
 
@@ -225,6 +239,7 @@ def _keypoint_category(categories: Any, category_id: int | None, file: str) -> M
         raise ValueError(f"{file}: 'categories' must be a list, got {type(categories).__name__}")
     for index, category in enumerate(categories):
         _require(category, ("id", "name"), f"{file}: category at index {index}")
+        _integer(category["id"], "id", f"{file}: category at index {index}")
     if category_id is not None:
         chosen = [c for c in categories if c["id"] == category_id]
         if not chosen:
@@ -326,7 +341,9 @@ def load_coco_keypoints(
         ValueError: naming the file and annotation id, for: not JSON; a missing field; a keypoint list of the
             wrong length; visibility outside {0, 1, 2}; NaN or Inf; ``num_keypoints`` that disagrees with the
             count of visibility > 0; a non-positive box on a non-crowd annotation with keypoints; a duplicate
-            id; an image id with no image record; an image file missing from ``image_dir``.
+            id; an image id with no image record; an image file missing from ``image_dir``; an id, image id or
+            category id that is not an integer within int64 (a category id ``"1"`` is an error, not another
+            category); JSON nested too deeply to parse.
 
     A non-positive box on a crowd or unlabelled (``num_keypoints == 0``) annotation is a counted warning, not
     an error: such annotations are never cropped for training and only serve evaluation, where COCO itself
@@ -346,9 +363,14 @@ def load_coco_keypoints(
     persons: list[PersonRecord] = []
     seen: set[int] = set()
     for index, ann in enumerate(data["annotations"]):
-        if isinstance(ann, Mapping) and "category_id" in ann and ann["category_id"] != category["id"]:
-            counter.add(f"annotation of another category than {category['id']} (left out)", ann.get("id", index))
-            continue
+        if isinstance(ann, Mapping) and "category_id" in ann:
+            ann_id = ann.get("id")
+            valid_id = isinstance(ann_id, int) and not isinstance(ann_id, bool)
+            where = f"{file}: annotation {ann_id}" if valid_id else f"{file}: annotation at index {index}"
+            if _integer(ann["category_id"], "category_id", where) != category["id"]:
+                counter.add(f"annotation of another category than {category['id']} (left out)",
+                            ann_id if valid_id else index)
+                continue
         person = _person_record(ann, index, spec.num_keypoints, file, counter)
         if person.id in seen:
             raise ValueError(f"{file}: annotation {person.id}: duplicate annotation id")
@@ -425,7 +447,7 @@ def load_person_detections(
         image_id = _integer(det["image_id"], "image_id", where)
         if image_id not in images:
             raise ValueError(f"{where}: image_id {image_id} has no image record")
-        if det.get("category_id", category_id) != category_id:
+        if _integer(det.get("category_id", category_id), "category_id", where) != category_id:
             filtered.add(f"detection of another category than {category_id} (left out)", index)
             continue
         bbox = _finite_array(det["bbox"], "bbox", where)

@@ -18,9 +18,10 @@ from matplotlib.patches import Rectangle
 from rich.table import Table
 
 from integral_pose.coords import heatmap_to_input
+from integral_pose.data._limits import check_seed
 from integral_pose.data.augment import Augmentation
 from integral_pose.data.coco import KeypointDataset, PersonRecord
-from integral_pose.data.dataset import IMAGENET_MEAN, IMAGENET_STD, TopDownDataset, read_rgb
+from integral_pose.data.dataset import TopDownDataset, read_rgb
 from integral_pose.data.spec import KeypointSpec
 from integral_pose.subsets.analysis import SubsetReport
 from integral_pose.subsets.cells import AXES
@@ -64,6 +65,7 @@ def draw_images(dataset: KeypointDataset, out: str | os.PathLike[str], *, count:
 
     Images are picked at random (from ``seed``) among those with a person with keypoints.
     """
+    check_seed("seed", seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     by_image: dict[int, list[PersonRecord]] = {}
@@ -74,7 +76,8 @@ def draw_images(dataset: KeypointDataset, out: str | os.PathLike[str], *, count:
     chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False) if candidates else []
     paths = []
     for image_id in chosen:
-        image = read_rgb(dataset.image_path(int(image_id)))
+        record = dataset.images[int(image_id)]
+        image = read_rgb(dataset.image_path(int(image_id)), (record.height, record.width))
         fig = Figure(figsize=(6, 6 * image.shape[0] / image.shape[1]), dpi=120)
         ax = fig.subplots()
         ax.imshow(image)
@@ -103,10 +106,10 @@ def draw_crops(dataset: KeypointDataset, out: str | os.PathLike[str], *, count: 
     axes = fig.subplots(2, len(indices), squeeze=False)
     for col, index in enumerate(indices):
         sample = samples[int(index)]
-        image = sample["image"].permute(1, 2, 0).numpy() * np.array(IMAGENET_STD) + np.array(IMAGENET_MEAN)
         on_input = heatmap_to_input(sample["coords"].double(), samples.stride).numpy()
-        visibility = sample["weights"].numpy() * np.take(sample["keypoints"][:, 2].numpy(), _order(samples, index))
-        axes[0, col].imshow(np.clip(image, 0, 1))
+        order = list(dataset.spec.flip_index) if bool(sample["flipped"]) else slice(None)
+        visibility = sample["weights"].numpy() * sample["keypoints"][order, 2].numpy()
+        axes[0, col].imshow(sample["image"].permute(1, 2, 0).numpy())  # uint8 RGB
         _draw_person(axes[0, col], dataset.spec, np.concatenate([on_input, visibility[:, None]], axis=1))
         axes[1, col].imshow(sample["heatmaps"].sum(0).numpy(), cmap="magma")
         axes[0, col].set_title(f"annotation {int(sample['annotation_id'])}", fontsize=7)
@@ -118,12 +121,6 @@ def draw_crops(dataset: KeypointDataset, out: str | os.PathLike[str], *, count: 
     path = out / "crops.png"
     fig.savefig(path, bbox_inches="tight")
     return path
-
-
-def _order(samples: TopDownDataset, index: int) -> list[int]:
-    """Keypoint order of a sample's targets: the flip permutation when the sample is flipped."""
-    k = samples.dataset.spec.num_keypoints
-    return list(samples.dataset.spec.flip_index) if samples.jitter(index).flip else list(range(k))
 
 
 def count_table(reports: Mapping[str, SubsetReport]) -> Table:

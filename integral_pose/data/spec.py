@@ -9,7 +9,7 @@ Indices are 0-based; COCO files store skeletons 1-based and :func:`spec_from_cat
     sigmas = [0.05, 0.06, 0.06]
     # flip_pairs = [["left_hand", "right_hand"]]   # optional: by default from left_*/right_* names
 
-See ``configs/datasets/`` for complete examples.
+See ``integral_pose/configs/datasets/`` (installed with the package) for complete examples.
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ class KeypointSpec:
                     data = json.load(f)
         except FileNotFoundError:
             raise ValueError(f"{path}: no such file") from None
+        except RecursionError:
+            raise ValueError(f"{path.name}: cannot parse: arrays or tables nested too deeply") from None
         except ValueError as e:  # tomllib.TOMLDecodeError and json.JSONDecodeError are ValueErrors
             raise ValueError(f"{path.name}: cannot parse: {e}") from None
         if not isinstance(data, Mapping):
@@ -141,8 +143,12 @@ class KeypointSpec:
         missing = sorted({"names", "sigmas"} - set(data))
         if missing:
             raise ValueError(f"{path.name}: missing keys {missing}")
-        names = tuple(data["names"])
         try:
+            names = _names(data["names"], "names")
+            sigmas = data["sigmas"]
+            if not isinstance(sigmas, list) or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                                                   for v in sigmas):
+                raise ValueError(f"sigmas: expected a list of numbers, got {_short(sigmas)}")
             return cls(
                 names=names,
                 skeleton=_pairs_by_name(data.get("skeleton", []), names, "skeleton"),
@@ -151,18 +157,37 @@ class KeypointSpec:
                     if "flip_pairs" in data
                     else flip_pairs_from_names(names)
                 ),
-                sigmas=tuple(data["sigmas"]),
+                sigmas=tuple(sigmas),
             )
         except (ValueError, TypeError) as e:
             raise ValueError(f"{path.name}: {e}") from None
 
 
+def _short(value: Any) -> str:
+    """A value as JSON writes it (``null``, ``true``), cut to 60 characters, for error messages."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _names(value: Any, key: str) -> tuple[str, ...]:
+    """A non-empty list of non-empty strings (a number is never taken as a name)."""
+    if not isinstance(value, list) or not value or any(not isinstance(n, str) or not n for n in value):
+        raise ValueError(f"{key}: expected a non-empty list of keypoint names (non-empty strings), got "
+                         f"{_short(value)}")
+    return tuple(value)
+
+
 def _pairs_by_name(pairs: Any, names: Sequence[str], key: str) -> tuple[tuple[int, int], ...]:
+    if not isinstance(pairs, list):
+        raise ValueError(f"{key}: expected a list of pairs of names, got {_short(pairs)}")
     index = {name: i for i, name in enumerate(names)}
     out = []
     for pair in pairs:
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise ValueError(f"{key}: expected pairs of names, got {pair!r}")
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(n, str) for n in pair):
+            raise ValueError(f"{key}: expected pairs of names (strings), got {_short(pair)}")
         unknown = [n for n in pair if n not in index]
         if unknown:
             raise ValueError(f"{key}: unknown keypoint name {unknown[0]!r} in {list(pair)}")
@@ -206,16 +231,25 @@ def spec_from_category(category: Mapping[str, Any], where: str) -> KeypointSpec:
     names = category.get("keypoints")
     if not isinstance(names, list) or not names:
         raise ValueError(f"{where}: no 'keypoints' names; give a dataset description (KeypointSpec.from_file)")
+    try:
+        _names(names, "keypoints")
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
     k = len(names)
     skeleton = []
-    for pair in category.get("skeleton", []):
-        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(i, int) and 1 <= i <= k for i in pair):
-            raise ValueError(f"{where}: skeleton: expected 1-based index pairs in [1, {k}], got {pair!r}")
+    pairs = category.get("skeleton", [])
+    if not isinstance(pairs, list):
+        raise ValueError(f"{where}: skeleton: expected a list of 1-based index pairs, got {_short(pairs)}")
+    for pair in pairs:
+        if not isinstance(pair, list) or len(pair) != 2 or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= k for i in pair
+        ):
+            raise ValueError(f"{where}: skeleton: expected 1-based index pairs in [1, {k}], got {_short(pair)}")
         skeleton.append((pair[0] - 1, pair[1] - 1))
     if tuple(names) != COCO_NAMES:
         raise ValueError(
             f"{where}: {k} keypoints not named as COCO's, so their OKS sigmas are unknown; give them in a dataset "
-            "description file (KeypointSpec.from_file, examples in configs/datasets/) and pass it as spec"
+            "description file (KeypointSpec.from_file, examples in integral_pose/configs/datasets/) and pass it as spec"
         )
     try:
         return KeypointSpec(names=tuple(names), skeleton=tuple(skeleton), flip_pairs=flip_pairs_from_names(names),

@@ -6,6 +6,11 @@ Gaussians are centred at the exact sub-pixel keypoint, never rounded to a whole 
 1 when it is labelled (visibility > 0) and lies inside the crop, i.e. inside ``[-0.5, w - 0.5] x
 [-0.5, h - 0.5]`` of the heatmap (the same region as the input crop); otherwise weight 0 and, for heatmaps, an
 all-zero map.
+
+Near the border the Gaussian is cut by the map's edge and keeps weight 1: its coordinate target stays exact and
+its pixels are the true Gaussian's, but a decoder that takes a mean over the map (soft-argmax, DARK, the
+centroid) reads a cut Gaussian up to about 1.6 px (sigma 2) inwards. :func:`border_distance` tells which targets
+are cut; docs/data.md gives the measured numbers.
 """
 
 from __future__ import annotations
@@ -18,10 +23,20 @@ import torch
 from torch import Tensor
 
 from integral_pose._checks import check_positive
+from integral_pose.coords import map_extent, on_map
 
 Array = TypeVar("Array", Tensor, np.ndarray)
 
-__all__ = ["gaussian_heatmaps", "keypoint_weights"]
+__all__ = ["MAX_SIGMA", "border_distance", "gaussian_heatmaps", "keypoint_weights"]
+
+MAX_SIGMA = 64.0  # heatmap pixels; a wider Gaussian is flat on any map a network produces
+
+
+def check_sigma(sigma: float) -> None:
+    """``sigma`` in ``(0, MAX_SIGMA]``, else ValueError naming it."""
+    check_positive("sigma", sigma)
+    if sigma > MAX_SIGMA:
+        raise ValueError(f"sigma: expected at most {MAX_SIGMA:g} heatmap pixels, got {sigma!r}")
 
 
 def _cast(mask: Array, like: Array) -> Array:
@@ -51,10 +66,31 @@ def keypoint_weights(coords: Array, visibility: Array, heatmap_size: Sequence[in
         >>> keypoint_weights(torch.tensor([[3.0, 2.0], [47.6, 2.0], [3.0, 2.0]]), torch.tensor([2, 1, 0]), (64, 48))
         tensor([1., 0., 0.])
     """
-    h, w = heatmap_size
+    return _cast((visibility > 0) & on_map(coords, heatmap_size), coords)
+
+
+def border_distance(coords: Array, heatmap_size: Sequence[int]) -> Array:
+    """Distance in heatmap pixels from each point to the nearest edge of the map's extent
+    ``[-0.5, w - 0.5] x [-0.5, h - 0.5]`` (negative outside).
+
+    A Gaussian target of standard deviation sigma is cut by the border where this is below about ``3 sigma``;
+    decoding such a target with a mean over the map is biased inwards (see the module docstring).
+
+    Args:
+        coords: ``(..., K, 2)`` heatmap pixels ``(x, y)``.
+        heatmap_size: ``(H, W)``.
+
+    Returns:
+        ``(..., K)`` in the dtype of ``coords``.
+
+    Example:
+        >>> border_distance(torch.tensor([[3.0, 30.0], [46.0, 0.0], [-1.0, 5.0]]), (64, 48))
+        tensor([ 3.5000,  0.5000, -0.5000])
+    """
+    (left, right), (top, bottom) = map_extent(heatmap_size)
     x, y = coords[..., 0], coords[..., 1]
-    inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-    return _cast((visibility > 0) & inside, coords)
+    minimum = torch.minimum if isinstance(coords, Tensor) else np.minimum
+    return minimum(minimum(x - left, right - x), minimum(y - top, bottom - y))
 
 
 def gaussian_heatmaps(coords: Array, weights: Array, heatmap_size: Sequence[int], sigma: float) -> Array:
@@ -66,12 +102,12 @@ def gaussian_heatmaps(coords: Array, weights: Array, heatmap_size: Sequence[int]
         coords: ``(..., K, 2)`` heatmap pixels ``(x, y)``.
         weights: ``(..., K)``, as from :func:`keypoint_weights`.
         heatmap_size: ``(H, W)``.
-        sigma: standard deviation in heatmap pixels, > 0.
+        sigma: standard deviation in heatmap pixels, in ``(0, MAX_SIGMA]``.
 
     Returns:
         ``(..., K, H, W)`` in the dtype of ``coords``.
     """
-    check_positive("sigma", sigma)
+    check_sigma(sigma)
     h, w = heatmap_size
     exp = torch.exp if isinstance(coords, Tensor) else np.exp
     gx = exp(-((_arange(w, coords) - coords[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., K, W)

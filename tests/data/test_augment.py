@@ -4,6 +4,7 @@ import torch
 
 from integral_pose.data.augment import (
     Augmentation,
+    annotation_order,
     flip_heatmaps,
     flip_points,
     half_body_region,
@@ -73,3 +74,17 @@ def test_augmentation_parameters_are_checked():
         Augmentation(flip_prob=1.5)
     with pytest.raises(ValueError, match="scale_factor"):
         Augmentation(scale_factor=1.0)
+
+
+def test_annotation_order_undoes_the_flip_permutation_per_sample():
+    points = torch.arange(2 * 17 * 2, dtype=torch.float64).reshape(2, 17, 2)
+    flipped = torch.tensor([True, False])
+    out = annotation_order(points, flipped, FLIP)
+    # Sample 0 is flipped: its entry 1 (left eye) takes entry 2 (right eye); sample 1 is unchanged.
+    np.testing.assert_array_equal(out[0, 1].numpy(), points[0, 2].numpy())
+    np.testing.assert_array_equal(out[0, 0].numpy(), points[0, 0].numpy())
+    torch.testing.assert_close(out[1], points[1], rtol=0, atol=0)
+    torch.testing.assert_close(annotation_order(out, flipped, FLIP), points, rtol=0, atol=0)  # an involution
+    np.testing.assert_array_equal(annotation_order(points.numpy(), flipped.numpy(), FLIP), out.numpy())
+    scores = torch.arange(34.0).reshape(2, 17)
+    assert annotation_order(scores, flipped, FLIP)[0, :3].tolist() == [0.0, 2.0, 1.0]

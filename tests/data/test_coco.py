@@ -90,6 +90,17 @@ def test_small_file_loads_with_records_as_written(tmp_path):
         (lambda d: d["images"][0].pop("height"), r"image at index 0: missing field 'height'"),
         (lambda d: d["images"].append(dict(d["images"][0])), r"image 1: duplicate image id"),
         (lambda d: d.pop("categories"), r"person_keypoints_test.json: missing field 'categories'"),
+        # A category id "1" would leave every annotation out as "another category" (0 persons, no error).
+        (lambda d: d["annotations"][0].__setitem__("category_id", "1"),
+         r"person_keypoints_test.json: annotation 10: category_id must be an integer, got '1'"),
+        (lambda d: d["categories"][0].__setitem__("id", "1"), r"category at index 0: id must be an integer, got '1'"),
+        (lambda d: d["images"][0].__setitem__("id", "1"), r"image at index 0: id must be an integer, got '1'"),
+        (lambda d: d["annotations"][0].__setitem__("image_id", 1.0),
+         r"annotation 10: image_id must be an integer, got 1.0"),
+        (lambda d: d["annotations"][0].__setitem__("id", 2**70),
+         r"annotation at index 0: id must fit in 64 bits \(\|id\| < 2\*\*63\), got 1180591620717411303424"),
+        (lambda d: d["annotations"][0].__setitem__("image_id", 2**63),
+         r"annotation 10: image_id must fit in 64 bits"),
     ],
 )
 def test_each_invalid_record_is_an_error_naming_file_and_id(tmp_path, edit, message):
@@ -204,3 +215,27 @@ def test_reconstructed_val2017_loads_every_annotation():
     assert len(data.persons) == 7632 and len(data.images) == 5000
     assert sum(p.num_keypoints > 0 for p in data.persons) == 6352
     assert data.persons[0].id == 493456 and data.persons[0].num_keypoints == 2
+
+
+def test_deeply_nested_or_huge_json_is_an_error_naming_the_file(tmp_path):
+    path = write(tmp_path, "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match=r"person_keypoints_test.json: not valid COCO JSON: .*nested too deeply"):
+        load_coco_keypoints(path)
+    path = write(tmp_path, '{"images": [{"id": ' + "9" * 5000 + "}]}")
+    with pytest.raises(ValueError, match=r"person_keypoints_test.json: not valid JSON: .*digits"):
+        load_coco_keypoints(path)
+
+
+def test_detection_category_must_be_an_integer(tmp_path):
+    data = load_coco_keypoints(write(tmp_path, BASE))
+    path = write(tmp_path, [{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "category_id": "1"}], "dets.json")
+    with pytest.raises(ValueError, match=r"dets.json: detection at index 0: category_id must be an integer, got '1'"):
+        load_person_detections(path, data.images)
+
+
+def test_dataset_repr_is_one_line_of_counts(tmp_path):
+    data = load_coco_keypoints(write(tmp_path, BASE))
+    assert repr(data) == (
+        f"KeypointDataset({str(tmp_path / 'person_keypoints_test.json')!r}, keypoints=17, category_id=1, images=2, "
+        "persons=3, image_dir=None, warnings=0)"
+    )

@@ -10,6 +10,7 @@ from integral_pose.data.coco import load_coco_keypoints
 from integral_pose.data.crop import (
     apply_affine,
     box_to_region,
+    crop_box,
     crop_matrix,
     heatmap_to_image,
     invert_affine,
@@ -98,3 +99,36 @@ def test_round_trip_on_every_coco_mini_person():
                 back = apply_affine(on_input.numpy(), invert_affine(m))
                 worst = max(worst, float(np.abs(back - labelled).max()))
     assert worst < 1e-3
+
+
+def test_crop_box_without_a_dataset():
+    image = np.zeros((100, 80, 3), np.uint8)
+    image[60, 25] = (255, 128, 0)  # the box centre (25, 60)
+    crop, matrix, inverse = crop_box(image, (10, 20, 30, 80), (256, 192))
+    # Box 30 x 80 -> region 75 x 100 (see test_box_to_region_by_hand): scale 2.56, centre -> (95.5, 127.5).
+    np.testing.assert_allclose(matrix, [[2.56, 0, 95.5 - 2.56 * 25], [0, 2.56, 127.5 - 2.56 * 60]], atol=1e-12)
+    np.testing.assert_allclose(apply_affine(np.array([[95.5, 127.5]]), inverse), [[25.0, 60.0]], atol=1e-12)
+    assert crop.shape == (256, 192, 3) and crop.dtype == np.uint8
+    assert tuple(crop[127, 95]) > (0, 0, 0) and crop[127, 95, 0] == crop.max()  # the marked pixel, upsampled
+    np.testing.assert_allclose(inverse, invert_affine(matrix), atol=0)
+    with pytest.raises(ValueError, match=r"input_size: expected \(H, W\), two integers, got \(256.0, 192\)"):
+        crop_box(image, (10, 20, 30, 80), (256.0, 192))
+    with pytest.raises(ValueError, match=r"image: expected a NumPy array \(H, W\) or \(H, W, C\), got \(100,\)"):
+        crop_box(np.zeros(100, np.uint8), (10, 20, 30, 80))
+
+
+def test_heatmap_conventions_by_hand():
+    # Stride 4 (256 x 192 input, 64 x 48 heatmap), identity inverse: image pixels are input pixels.
+    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64)
+    points = torch.tensor([[[0.0, 0.0], [23.5, 31.5], [47.0, 63.0]]], dtype=torch.float64)
+    expected = {
+        "centre": [[1.5, 1.5], [95.5, 127.5], [189.5, 253.5]],  # 4 x + 1.5
+        "msra": [[0.0, 0.0], [94.0, 126.0], [188.0, 252.0]],  # 4 x: 1.5 px to the top-left everywhere
+        "udp": [[0.0, 0.0], [95.5, 127.5], [191.0, 255.0]],  # x 191 / 47, y 255 / 63: -1.5 to +1.5 px
+    }
+    for convention, values in expected.items():
+        got = heatmap_to_image(points, identity, INPUT, HEATMAP, convention=convention)[0]
+        np.testing.assert_allclose(got.numpy(), values, atol=1e-12)
+    assert heatmap_to_image(points, identity, INPUT, HEATMAP).tolist() == [expected["centre"]]
+    with pytest.raises(ValueError, match="convention: expected one of centre, msra, udp, got 'center'"):
+        heatmap_to_image(points, identity, INPUT, HEATMAP, convention="center")

@@ -4,7 +4,7 @@ import pytest
 
 from integral_pose.data.spec import COCO_PERSON, KeypointSpec, flip_pairs_from_names, spec_from_category
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "datasets"
+CONFIGS = Path(__file__).resolve().parents[2] / "integral_pose" / "configs" / "datasets"
 
 
 def test_coco_person_constants():
@@ -67,4 +67,39 @@ def test_category_round_trip_and_skeleton_range():
     assert spec_from_category(category, "f.json") == COCO_PERSON
     category["skeleton"].append([0, 1])
     with pytest.raises(ValueError, match=r"f.json: skeleton: expected 1-based index pairs in \[1, 17\], got \[0, 1\]"):
+        spec_from_category(category, "f.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"names": ["a", "b"], "sigmas": [0.1, 0.1], "skeleton": null}',
+         r"toy.json: skeleton: expected a list of pairs of names, got null"),
+        ('{"names": ["a", "b"], "sigmas": [0.1, 0.1], "flip_pairs": null}',
+         r"toy.json: flip_pairs: expected a list of pairs of names, got null"),
+        ('{"names": [1, 2], "sigmas": [0.1, 0.1]}',
+         r"toy.json: names: expected a non-empty list of keypoint names \(non-empty strings\), got \[1, 2\]"),
+        ('{"names": 3, "sigmas": [0.1]}', r"toy.json: names: expected a non-empty list of keypoint names"),
+        ('{"names": "ab", "sigmas": [0.1, 0.1]}', r"toy.json: names: expected a non-empty list .*got \"ab\""),
+        ('{"names": ["a"], "sigmas": "0.1"}', r"toy.json: sigmas: expected a list of numbers, got \"0.1\""),
+        ('{"names": ["a", "b"], "sigmas": [0.1, 0.1], "skeleton": [[0, 1]]}',
+         r"toy.json: skeleton: expected pairs of names \(strings\), got \[0, 1\]"),
+        ('{"names": ' + "[" * 100_000 + "]" * 100_000 + "}", r"toy.json: cannot parse: .*nested too deeply"),
+    ],
+)
+def test_json_description_type_errors_are_clear(tmp_path, text, message):
+    path = tmp_path / "toy.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        KeypointSpec.from_file(path)
+
+
+def test_category_with_null_skeleton_or_numeric_names():
+    category = COCO_PERSON.to_category(1, "person")
+    category["skeleton"] = None
+    with pytest.raises(ValueError, match=r"f.json: skeleton: expected a list of 1-based index pairs, got null"):
+        spec_from_category(category, "f.json")
+    category = COCO_PERSON.to_category(1, "person")
+    category["keypoints"] = list(range(17))
+    with pytest.raises(ValueError, match=r"f.json: keypoints: expected a non-empty list of keypoint names"):
         spec_from_category(category, "f.json")

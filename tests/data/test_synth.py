@@ -1,12 +1,16 @@
+import errno
 import json
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
 from synthetic import synth_files
 
+from integral_pose.data import synth
 from integral_pose.data.coco import COCO_PERSON, load_coco_keypoints
-from integral_pose.data.synth import OCCLUDER, generate, render_image
+from integral_pose.data.synth import MANIFEST, OCCLUDER, dataset_is_complete, generate, render_image
 from integral_pose.subsets import analyse_subsets
 
 
@@ -100,9 +104,116 @@ def test_generated_cells_as_the_subsets_analysis_counts_them(tmp_path_factory):
 
 
 def test_generate_checks_its_arguments(tmp_path):
-    with pytest.raises(ValueError, match="images: expected an integer >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"images: expected an integer in \[2, 1,000,000\], got 1"):
         generate(tmp_path, images=1)
+    with pytest.raises(ValueError, match=r"images: expected an integer in \[2, 1,000,000\], got 10000000"):
+        generate(tmp_path, images=10**7)
     with pytest.raises(ValueError, match="val_fraction"):
         generate(tmp_path, images=4, val_fraction=1.0)
     with pytest.raises(ValueError, match=r"people: expected \(min, max\)"):
         generate(tmp_path, images=4, people=(3, 2))
+    with pytest.raises(ValueError, match=r"image_size: expected \(H, W\) with 32 <= H, W <= 4096, got \(100000, 256\)"):
+        generate(tmp_path, images=4, image_size=(100000, 256))
+    with pytest.raises(ValueError, match=r"seed: expected an integer in \[0, 2\*\*63\), got -1"):
+        generate(tmp_path, images=4, seed=-1)
+    with pytest.raises(ValueError, match=r"seed: expected an integer in \[0, 2\*\*63\), got 9223372036854775808"):
+        generate(tmp_path, images=4, seed=2**63)
+    with pytest.raises(ValueError, match=r"workers: expected None or an integer in \[1, 1024\], got 0"):
+        generate(tmp_path, images=4, workers=0)
+    with pytest.raises(ValueError, match="image_size"):
+        render_image(0, 0, (64, 5000))
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def snapshot(root):
+    """Every file under ``root``: relative path -> bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_an_interrupted_run_leaves_the_previous_dataset_intact(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    generate(out, images=4, seed=1, workers=1, progress=False)
+    before = snapshot(out)
+    real = synth._render_and_write
+    calls = []
+
+    def crash_after_two(task):
+        calls.append(task)
+        if len(calls) > 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of drawing
+        return real(task)
+
+    monkeypatch.setattr(synth, "_render_and_write", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        generate(out, images=6, seed=2, workers=1, progress=False)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # the staging folder is gone
+    assert dataset_is_complete(out, images=4, seed=1)
+
+
+def test_a_full_disk_while_writing_annotations_leaves_the_previous_dataset_intact(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    generate(out, images=4, seed=1, workers=1, progress=False)
+    before = snapshot(out)
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(synth, "_write_annotations", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        generate(out, images=5, seed=2, workers=1, progress=False)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_a_smaller_rerun_leaves_no_stale_files(tmp_path):
+    generate(tmp_path / "data", images=6, seed=3, workers=1, progress=False)
+    assert dataset_is_complete(tmp_path / "data", images=6, seed=3, image_size=(256, 256))
+    generate(tmp_path / "data", images=3, seed=3, workers=1, progress=False)
+    generate(tmp_path / "fresh", images=3, seed=3, workers=1, progress=False)
+    assert snapshot(tmp_path / "data") == snapshot(tmp_path / "fresh")
+    assert len(list((tmp_path / "data").rglob("*.jpg"))) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "fresh"]
+
+
+def test_dataset_is_complete_checks_arguments_and_files(tmp_path):
+    root = tmp_path / "data"
+    assert not dataset_is_complete(root)
+    generate(root, images=4, seed=5, image_size=(64, 96), workers=1, progress=False)
+    manifest = json.loads((root / MANIFEST).read_text())
+    assert manifest["seed"] == 5 and manifest["image_size"] == [64, 96]
+    assert manifest["splits"]["val"]["images"] == 1 and manifest["splits"]["train"]["images"] == 3
+    assert dataset_is_complete(root)
+    assert dataset_is_complete(root, images=4, seed=5, image_size=(64, 96), val_fraction=0.2, people=(2, 6))
+    assert not dataset_is_complete(root, seed=6)
+    assert not dataset_is_complete(root, images=5)
+    assert not dataset_is_complete(root, image_size=(96, 64))
+    next((root / "train").glob("*.jpg")).unlink()  # an image gone
+    assert not dataset_is_complete(root)
+    generate(root, images=4, seed=5, image_size=(64, 96), workers=1, progress=False)
+    annotations = root / "annotations" / "person_keypoints_val.json"
+    annotations.write_text(annotations.read_text().replace('"iscrowd":0', '"iscrowd":1', 1))  # same size
+    assert not dataset_is_complete(root)
+
+
+def test_folders_left_by_a_killed_run_are_removed_and_foreign_folders_refused(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # a process id that is no longer alive, as after kill -9
+    abandoned = tmp_path / f".data.partial-{process.pid}-x1"
+    (abandoned / "train").mkdir(parents=True)
+    generate(tmp_path / "data", images=2, seed=0, workers=1, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"out: .*mine holds files the generator did not write \(notes.txt\)"):
+        generate(tmp_path / "mine", images=2, workers=1, progress=False)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_the_swap_without_an_atomic_exchange_also_replaces_the_whole_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(synth, "_exchange", lambda a, b: False)  # a platform without renameat2
+    generate(tmp_path / "data", images=5, seed=4, workers=1, progress=False)
+    generate(tmp_path / "data", images=2, seed=4, workers=1, progress=False)
+    assert len(list((tmp_path / "data").rglob("*.jpg"))) == 2
+    assert dataset_is_complete(tmp_path / "data", images=2, seed=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

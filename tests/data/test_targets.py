@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from integral_pose.data.targets import gaussian_heatmaps, keypoint_weights
+from integral_pose.data.targets import border_distance, gaussian_heatmaps, keypoint_weights
 
 
 def test_gaussian_values_by_hand():
@@ -47,9 +47,19 @@ def test_weights_need_a_label_and_a_point_inside_the_crop():
     np.testing.assert_array_equal(keypoint_weights(coords, visibility, (64, 48)).numpy(), [1, 0, 1, 0, 1, 0])
 
 
-def test_sigma_must_be_positive():
+def test_sigma_must_be_positive_and_bounded():
     with pytest.raises(ValueError, match=r"sigma: expected a finite number > 0, got 0\.0"):
         gaussian_heatmaps(torch.zeros(1, 2), torch.ones(1), (4, 4), 0.0)
+    with pytest.raises(ValueError, match=r"sigma: expected at most 64 heatmap pixels, got 65\.0"):
+        gaussian_heatmaps(torch.zeros(1, 2), torch.ones(1), (4, 4), 65.0)
+
+
+def test_border_distance_by_hand():
+    # Map 64 x 48 spans x in [-0.5, 47.5], y in [-0.5, 63.5].
+    coords = np.array([[3.0, 30.0], [46.0, 0.0], [-1.0, 5.0], [24.0, 62.0]])
+    np.testing.assert_array_equal(border_distance(coords, (64, 48)), [3.5, 0.5, -0.5, 1.5])
+    torch.testing.assert_close(border_distance(torch.from_numpy(coords), (64, 48)),
+                               torch.tensor([3.5, 0.5, -0.5, 1.5], dtype=torch.float64))
 
 
 def test_numpy_arrays_give_the_same_targets_as_tensors():
