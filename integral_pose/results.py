@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from integral_pose.data.coco import KeypointDataset
+from integral_pose.data.coco import KeypointDataset, KeypointSpec, load_coco_keypoints
 
-__all__ = ["KeypointResults", "check_results", "load_results", "results_from_dicts"]
+__all__ = ["KeypointDataset", "KeypointResults", "KeypointSpec", "check_results", "load_results",
+           "load_results_files", "results_from_dicts"]
 
 
 @dataclass(frozen=True)
@@ -213,3 +214,33 @@ def load_results(path: str | Path, dataset: KeypointDataset) -> KeypointResults:
                                  category_id=dataset.category_id, source=str(path))
     check_results(results, dataset)
     return results
+
+
+def load_results_files(annotations: str | Path, results: Sequence[str | Path] = (), *,
+                       names: Sequence[str] | None = None,
+                       spec: KeypointSpec | None = None) -> tuple[KeypointDataset, dict[str, KeypointResults]]:
+    """Read COCO keypoint annotations and any number of results files, each validated against them.
+
+    Args:
+        annotations: COCO keypoint annotations (JSON).
+        results: COCO keypoint results files.
+        names: one name per results file; the file stems where None or empty.
+        spec: the keypoints and their OKS sigmas; read from the file's category where None (COCO's sigmas
+            for COCO's keypoint names, see :func:`~integral_pose.data.coco.load_coco_keypoints`).
+
+    Returns:
+        ``(dataset, {name: results})`` in the order of ``results``.
+
+    Raises:
+        ValueError: for a names count other than the results count, duplicate names, or bad files (naming the
+            file and the annotation id or entry index).
+    """
+    paths = [Path(p) for p in results]
+    names = [p.stem for p in paths] if names is None or len(names) == 0 else list(names)
+    if len(names) != len(paths):
+        raise ValueError(f"names: expected one name per results file ({len(paths)}), got {len(names)}: {names}")
+    if len(set(names)) != len(names):
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"names: each results file needs its own name, {duplicates} occur twice; give names")
+    dataset = load_coco_keypoints(annotations, spec=spec)
+    return dataset, {name: load_results(path, dataset) for name, path in zip(names, paths, strict=True)}

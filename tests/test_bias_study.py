@@ -82,16 +82,19 @@ def test_cli_writes_the_expected_files(tmp_path):
     assert result.exit_code == 0, result.output
     expected = {"summary.md", "headline.csv", "positions.csv", "closed_form.csv", "error_sources.csv",
                 "float32_vs_float64.csv", "closed_form_limits.csv", "realistic.csv", "realistic_maps.csv",
-                "targets.csv", "window.csv", "ring_rules.csv", "expectation_1d.png", "error_maps_soft_argmax.png",
-                "error_maps_detection.png", "closed_form.png", "compensation_error_sources.png",
-                "closed_form_limits.png", "realistic_errors.png", "window_radius.png", "ring_rules.png"}
+                "targets.csv", "local_vs_dark.csv", "window.csv", "ring_rules.csv", "expectation_1d.png",
+                "error_maps_soft_argmax.png", "error_maps_detection.png", "closed_form.png",
+                "compensation_error_sources.png", "closed_form_limits.png", "realistic_errors.png",
+                "window_radius.png", "ring_rules.png"}
     assert expected <= {p.name for p in tmp_path.iterdir()}
     summary = (tmp_path / "summary.md").read_text()
     assert "## Recommendation" in summary and "float32 against float64" in summary
+    assert "### Local against DARK, with 95% bootstrap intervals" in summary
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
     assert (tmp_path / "expectation_1d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_rejects_a_small_map(tmp_path):
     result = CliRunner().invoke(main, ["bias", "--out", str(tmp_path), "--quick", "--size", "10", "10"])
     assert result.exit_code == 2
-    assert "shape" in result.output
+    assert "--size" in result.output and "40<=x<=256" in result.output

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from conftest import shared_dataset
+from generated import write_coco
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -30,8 +31,13 @@ SIGMAS = COCO_PERSON.sigmas
 AP_TOL = 1e-12
 
 
-def mini_val():
-    return load_coco_keypoints(shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json")
+@pytest.fixture(scope="module", params=["generated", "coco-mini"])
+def val(request, tmp_path_factory):
+    """Ground truth with crowd and unlabelled persons, an empty image and one of 13 persons: generated from a
+    seed (always), and COCO's (where ../shared/data is present)."""
+    if request.param == "coco-mini":
+        return load_coco_keypoints(shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json")
+    return load_coco_keypoints(write_coco(tmp_path_factory.mktemp("generated") / "person_keypoints_val.json"))
 
 
 def as_predictions(persons, xy=None, scores=None) -> KeypointResults:
@@ -70,8 +76,8 @@ def test_oks_matrix_rejects_person_without_labelled_keypoint():
         oks_matrix(np.zeros((1, 2, 2)), gt, np.array([1.0]), (0.1, 0.1))
 
 
-def test_oks_matrix_matches_pycocotools_on_coco_mini():
-    dataset = mini_val()
+def test_oks_matrix_matches_pycocotools(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     rng = np.random.default_rng(0)
     xy = persons.keypoints[..., :2] + rng.normal(0, 4, persons.keypoints[..., :2].shape)
@@ -91,7 +97,7 @@ def test_oks_matrix_matches_pycocotools_on_coco_mini():
         ours = oks_matrix(results.keypoints[preds, :, :2], persons.keypoints[rows], persons.areas[rows], SIGMAS)
         np.testing.assert_allclose(ours, evaluation.ious[image_id, 1][:, cols], rtol=1e-12, atol=1e-15)
         checked += len(rows)
-    assert checked == len(persons) == 68
+    assert checked == len(persons)
 
 
 def test_pair_by_oks_is_optimal_not_greedy():
@@ -126,25 +132,25 @@ def test_distances_mean_error_and_pck_by_hand():
 # ---- pairing and errors on a dataset --------------------------------------------------------------------------
 
 
-def test_ground_truth_as_predictions_is_perfect():
-    dataset = mini_val()
+def test_ground_truth_as_predictions_is_perfect(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     metrics = evaluate_keypoints(dataset, as_predictions(persons))
     for key in ("AP", "AP50", "AP75", "AR"):
         assert metrics[key] == pytest.approx(1.0, abs=AP_TOL), key
     assert metrics["PCK@0.05"] == metrics["PCK@0.1"] == metrics["PCK@0.2"] == 1.0
     assert metrics["EPE"] == 0.0 and metrics["EPE_norm"] == 0.0
-    assert (metrics["n"], metrics["paired"], metrics["unpaired_persons"]) == (68, 68, 0)
+    assert (metrics["n"], metrics["paired"], metrics["unpaired_persons"]) == (len(persons), len(persons), 0)
     assert metrics["keypoints"] == int(persons.labelled.sum())
 
 
-def test_shift_gives_exact_epe():
-    dataset = mini_val()
+def test_shift_gives_exact_epe(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     # a (3, -4) px shift of every keypoint: every distance is exactly 5 px
     metrics = evaluate_keypoints(dataset, as_predictions(persons, persons.keypoints[..., :2] + [3.0, -4.0]))
     assert metrics["EPE"] == pytest.approx(5.0, rel=1e-12)
-    assert metrics["paired"] == 68
+    assert metrics["paired"] == len(persons)
     w, h = persons.boxes[:, 2], persons.boxes[:, 3]
     per_keypoint = np.repeat(5.0 / np.sqrt(w * h), persons.labelled.sum(axis=1))
     assert metrics["EPE_norm"] == pytest.approx(per_keypoint.mean(), rel=1e-12)
@@ -152,8 +158,8 @@ def test_shift_gives_exact_epe():
     assert metrics["PCK@0.05"] == pytest.approx(below.mean(), rel=1e-12)
 
 
-def test_dropped_prediction_is_reported_unpaired():
-    dataset = mini_val()
+def test_dropped_prediction_is_reported_unpaired(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     full = as_predictions(persons)
     keep = np.arange(len(persons)) != 7
@@ -161,14 +167,14 @@ def test_dropped_prediction_is_reported_unpaired():
     errors = pair_predictions(persons, dropped, sigmas=SIGMAS)
     assert np.flatnonzero(~errors.paired).tolist() == [7]
     metrics = evaluate_keypoints(dataset, dropped)
-    assert (metrics["unpaired_persons"], metrics["paired"], metrics["n"]) == (1, 67, 68)
+    assert (metrics["unpaired_persons"], metrics["paired"], metrics["n"]) == (1, len(persons) - 1, len(persons))
     assert metrics["EPE"] == 0.0
     assert metrics["keypoints"] == int(persons.labelled.sum() - persons.labelled[7].sum())
-    assert metrics["AR"] == pytest.approx(67 / 68, rel=1e-12)
+    assert metrics["AR"] == pytest.approx((len(persons) - 1) / len(persons), rel=1e-12)
 
 
-def test_pairing_never_crosses_images():
-    dataset = mini_val()
+def test_pairing_never_crosses_images(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     other = next(i for i in dataset.images if i not in set(persons.image_ids.tolist()))
     # the ground truth of person 0, but on an image without persons: it pairs with nobody
@@ -181,8 +187,8 @@ def test_pairing_never_crosses_images():
     assert errors.unpaired_predictions == 1
 
 
-def test_pairing_by_annotation_id_overrides_oks():
-    dataset = mini_val()
+def test_pairing_by_annotation_id_overrides_oks(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     image = persons.image_ids[np.flatnonzero(np.bincount(np.unique(persons.image_ids, return_inverse=True)[1]) >= 2)]
     rows = np.flatnonzero(persons.image_ids == image[0])[:2]
@@ -198,8 +204,8 @@ def test_pairing_by_annotation_id_overrides_oks():
     np.testing.assert_allclose(errors.distances[rows], expected, rtol=1e-15)
 
 
-def test_evaluate_accepts_result_dicts_and_files(tmp_path):
-    dataset = mini_val()
+def test_evaluate_accepts_result_dicts_and_files(tmp_path, val):
+    dataset = val
     persons = evaluated_persons(dataset)
     entries = as_predictions(persons, persons.keypoints[..., :2] + [0.0, 2.0]).to_coco()
     from_dicts = evaluate_keypoints(dataset, entries)
@@ -294,8 +300,8 @@ def _reference_subset_ap(dataset, results, errors, keep):
     return evaluation.stats
 
 
-def test_subset_ap_matches_pycocotools_from_scratch_on_coco_mini():
-    dataset = mini_val()
+def test_subset_ap_matches_pycocotools_from_scratch(val):
+    dataset = val
     persons = evaluated_persons(dataset)
     rng = np.random.default_rng(1)
     scale = np.sqrt(persons.areas)[:, None, None]
@@ -313,10 +319,10 @@ def test_subset_ap_matches_pycocotools_from_scratch_on_coco_mini():
                                                                                       abs=AP_TOL)
 
 
-def test_subset_ap_beyond_max_detections_matches_pycocotools():
-    # the crowded image of coco-mini (13 persons) gets 13 more, lower-scored duplicates: 26 predictions, of which
+def test_subset_ap_beyond_max_detections_matches_pycocotools(val):
+    # the crowded image (13 persons) gets 13 more, lower-scored duplicates: 26 predictions, of which
     # COCO keeps the 20 best; leaving out the predictions on persons outside a subset lets duplicates move up
-    dataset = mini_val()
+    dataset = val
     persons = evaluated_persons(dataset)
     crowded = np.flatnonzero(persons.image_ids == np.bincount(persons.image_ids).argmax())
     assert len(crowded) == 13
@@ -346,7 +352,7 @@ def test_subset_ap_beyond_max_detections_matches_pycocotools():
     ({"pck_thresholds": ()}, r"pck_thresholds: expected one or more finite numbers > 0, got \[\]"),
     ({"sigmas": (0.1,) * 16}, r"sigmas: expected 17 finite numbers > 0"),
 ])
-def test_options_are_checked(options, message):
-    dataset = mini_val()
+def test_options_are_checked(options, message, val):
+    dataset = val
     with pytest.raises(ValueError, match=message):
         evaluate_keypoints(dataset, as_predictions(evaluated_persons(dataset)), **options)

@@ -4,21 +4,26 @@ import re
 import numpy as np
 import pytest
 from conftest import shared_dataset
+from generated import write_coco
 
 from integral_pose.data.coco import load_coco_keypoints
 from integral_pose.metrics import evaluated_persons
 from integral_pose.results import KeypointResults, check_results, load_results, results_from_dicts
 
 
-@pytest.fixture(scope="module")
-def dataset():
-    return load_coco_keypoints(shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json")
+@pytest.fixture(scope="module", params=["generated", "coco-mini"])
+def dataset(request, tmp_path_factory):
+    """Ground truth generated from a seed (always), and COCO's (where ../shared/data is present)."""
+    if request.param == "coco-mini":
+        return load_coco_keypoints(shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json")
+    return load_coco_keypoints(write_coco(tmp_path_factory.mktemp("generated") / "person_keypoints_val.json"))
 
 
 def good_entries(dataset, n=4, with_ids=False):
     persons = evaluated_persons(dataset)
+    first_of_image = np.sort(np.unique(persons.image_ids, return_index=True)[1])  # one person per image
     entries = []
-    for i in range(n):
+    for i in first_of_image[:n].tolist():
         keypoints = np.concatenate([persons.keypoints[i, :, :2], np.ones((17, 1))], axis=-1)
         entry = {"image_id": int(persons.image_ids[i]), "category_id": 1, "keypoints": keypoints.ravel().tolist(),
                  "score": 0.9}
@@ -68,8 +73,8 @@ def test_wrong_keypoint_length_names_the_entry(tmp_path, dataset):
 def test_unknown_image_names_the_entry(tmp_path, dataset):
     entries = good_entries(dataset)
     entries[3]["image_id"] = 123456789
-    with pytest.raises(ValueError, match=r"preds.json: entry 3: image_id 123456789 is not an image of "
-                                         r"person_keypoints_val2017.json"):
+    with pytest.raises(ValueError, match=rf"preds.json: entry 3: image_id 123456789 is not an image of "
+                                         rf"{re.escape(dataset.path.name)}"):
         load_results(write(tmp_path, entries), dataset)
 
 

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 from conftest import shared_dataset
+from generated import write_coco
 
 from integral_pose.data.coco import COCO_PERSON, load_coco_keypoints
 from integral_pose.metrics import evaluated_persons
@@ -103,12 +104,17 @@ def test_cells_cover_every_table():
     assert [(c.row, c.column) for c in crosses if c.members.any()] == [("M", "many"), ("XXL", "few")]
 
 
-# ---- metrics of every cell on coco-mini -----------------------------------------------------------------------
+# ---- metrics of every cell on generated data and coco-mini ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mini():
-    dataset = load_coco_keypoints(shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json")
+@pytest.fixture(scope="module", params=["generated", "coco-mini"])
+def mini(request, tmp_path_factory):
+    """Ground truth generated from a seed (always), and COCO's (where ../shared/data is present)."""
+    if request.param == "coco-mini":
+        path = shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json"
+    else:
+        path = write_coco(tmp_path_factory.mktemp("generated") / "person_keypoints_val.json")
+    dataset = load_coco_keypoints(path)
     return dataset, evaluated_persons(dataset)
 
 
@@ -146,7 +152,7 @@ def test_ground_truth_scores_ap_1_and_epe_0_on_every_cell(mini):
         assert m["AP75"] == pytest.approx(1.0, abs=AP_TOL), name
         assert m["EPE"] == 0.0 and m["PCK@0.05"] == 1.0 and m["paired"] == m["n"], name
     assert non_empty >= 25
-    assert report.pairing["gt"] == {"paired_by": "oks", "predictions": 68, "unpaired_persons": 0,
+    assert report.pairing["gt"] == {"paired_by": "oks", "predictions": len(persons), "unpaired_persons": 0,
                                     "unpaired_predictions": 0}
 
 
@@ -211,3 +217,18 @@ def test_malformed_annotations_name_the_annotation(tmp_path, mini):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=rf"bad_annotations.json: annotation {bad['id']}: keypoints has 50 values"):
         analyse_subsets_files(path)
+
+
+def test_subsets_never_imports_the_data_package():
+    # data/show.py draws subset counts, so subsets reaching into data would make the two packages a cycle;
+    # subsets gets the ground truth through integral_pose.metrics and integral_pose.results
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "integral_pose" / "subsets"
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                       else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            assert not any(m == "integral_pose.data" or m.startswith("integral_pose.data.") for m in modules), \
+                f"{path.name}:{node.lineno} imports {modules}"

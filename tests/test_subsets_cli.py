@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import shared_dataset
+from generated import write_coco
 
 from integral_pose.cli import main
 from integral_pose.data.coco import load_coco_keypoints
@@ -15,10 +16,14 @@ from integral_pose.subsets import SubsetReport, SubsetSplit
 from integral_pose.subsets.tables import best_of, latex, markdown, metric_tables
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """coco-mini val annotations, the ground truth as predictions, and a copy shifted by (3, 4) px."""
-    annotations = shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json"
+@pytest.fixture(scope="module", params=["generated", "coco-mini"])
+def files(request, tmp_path_factory):
+    """Annotations (generated from a seed, always; coco-mini's val where ../shared/data is present), the ground
+    truth as predictions, and a copy shifted by (3, 4) px."""
+    if request.param == "coco-mini":
+        annotations = shared_dataset("coco-mini") / "annotations" / "person_keypoints_val2017.json"
+    else:
+        annotations = write_coco(tmp_path_factory.mktemp("generated") / "annotations" / "person_keypoints_val.json")
     persons = evaluated_persons(load_coco_keypoints(annotations))
     folder = tmp_path_factory.mktemp("results")
     paths = []
@@ -30,6 +35,10 @@ def files(tmp_path_factory):
     return annotations, paths
 
 
+def persons_in(annotations):
+    return len(evaluated_persons(load_coco_keypoints(annotations)))
+
+
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
@@ -39,9 +48,10 @@ def test_counts_as_json(files):
     result = run("subsets", annotations, "--json")
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout)
-    assert counts["all"] == 68
-    assert sum(counts["keypoints"].values()) == sum(counts["size"].values()) == 68
-    assert sum(n for row in counts["occlusion_x_keypoints"].values() for n in row.values()) == 68
+    n = persons_in(annotations)
+    assert counts["all"] == n
+    assert sum(counts["keypoints"].values()) == sum(counts["size"].values()) == n
+    assert sum(n for row in counts["occlusion_x_keypoints"].values() for n in row.values()) == n
 
 
 def test_counts_as_tables(files):
@@ -73,7 +83,7 @@ def test_thresholds_from_options(files):
     annotations, _ = files
     result = run("subsets", annotations, "--json", "--size-edges", "1", "2", "3")
     counts = json.loads(result.stdout)
-    assert counts["size"] == {"M": 0, "L": 0, "XL": 0, "XXL": 68}
+    assert counts["size"] == {"M": 0, "L": 0, "XL": 0, "XXL": persons_in(annotations)}
     assert counts["split"]["size"] == [1.0, 2.0, 3.0]
     result = run("subsets", annotations, "--occlusion-edges", "0.5", "0.2")
     assert result.exit_code == 1
@@ -88,7 +98,7 @@ def test_bad_results_file_names_file_and_entry(tmp_path, files):
     bad.write_text(json.dumps(entries))
     result = run("subsets", annotations, exact, bad)
     assert result.exit_code == 1
-    assert f"{bad}: entry 4: image_id 42 is not an image of person_keypoints_val2017.json" in result.output
+    assert f"{bad}: entry 4: image_id 42 is not an image of {annotations.name}" in result.output
 
 
 def test_out_writes_tables_and_charts(tmp_path, files):
@@ -103,12 +113,13 @@ def test_out_writes_tables_and_charts(tmp_path, files):
     rows = list(csv.DictReader(io.StringIO((out / "subsets.csv").read_text())))
     assert len(rows) == 2 * 32
     shifted_all = next(r for r in rows if r["method"] == "shifted" and r["table"] == "all")
-    assert float(shifted_all["EPE"]) == pytest.approx(5.0, rel=1e-12) and shifted_all["n"] == "68"
+    assert float(shifted_all["EPE"]) == pytest.approx(5.0, rel=1e-12)
+    assert shifted_all["n"] == str(persons_in(annotations))
     md = (out / "subsets.md").read_text()
     assert "**EPE (px) by occlusion x labelled keypoints**" in md
     tex = (out / "subsets.tex").read_text()
     assert r"\multicolumn{2}{c}{few (1-5)}" in tex and r"\textbf{0.00}" in tex
-    assert json.loads((out / "subsets.json").read_text())["metrics"]["shifted"]["all"]["n"] == 68
+    assert json.loads((out / "subsets.json").read_text())["metrics"]["shifted"]["all"]["n"] == persons_in(annotations)
 
 
 # ---- tables ---------------------------------------------------------------------------------------------------
@@ -180,3 +191,103 @@ def test_names_without_a_value_is_an_error(files):
     result = CliRunner().invoke(main, ["subsets", str(annotations), str(exact), "--names"])
     assert result.exit_code == 2
     assert "Option '--names' requires an argument" in result.output
+
+
+# ---- defects: names order, dataset folders, piped tables, JSON, output folder --------------------------------
+
+
+def test_names_before_the_results_files(files):
+    annotations, (exact, shifted) = files
+    for args in (("--names", "A", "B", exact, shifted), (exact, shifted, "--names", "A", "B"),
+                 (exact, "--names", "A", "B", shifted)):
+        result = run("subsets", annotations, *args, "--json")
+        assert result.exit_code == 0, (args, result.output)
+        out = json.loads(result.stdout)
+        assert list(out["metrics"]) == ["A", "B"], args
+        assert out["metrics"]["B"]["all"]["EPE"] == pytest.approx(5.0, rel=1e-12), args
+    result = run("subsets", "--names", "A", "B", annotations, exact, shifted, "--json")
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)["metrics"]) == ["A", "B"]
+
+
+def test_names_count_mismatch_before_the_files_is_reported(files):
+    annotations, (exact, shifted) = files
+    result = run("subsets", annotations, "--names", "A", "B", "C", exact, shifted)
+    assert result.exit_code == 1
+    assert "names: expected one name per results file (2), got 3" in result.output
+
+
+def test_a_dataset_folder_is_accepted_as_show_does(tmp_path):
+    root = tmp_path / "synthlike"
+    write_coco(root / "annotations" / "person_keypoints_train.json", seed=1)
+    write_coco(root / "annotations" / "person_keypoints_val.json", seed=0)
+    result = run("subsets", root, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["all"] == persons_in(root / "annotations" / "person_keypoints_val.json")
+    result = run("subsets", tmp_path)  # no annotations folder: a clear error, no traceback
+    assert result.exit_code == 1
+    assert "no annotations/person_keypoints_*.json in this folder" in result.output
+
+
+def test_tables_are_not_cut_to_80_columns_when_piped(files, tmp_path):
+    annotations, (exact, shifted) = files
+    third = tmp_path / "third_method_with_a_long_name.json"
+    third.write_text(exact.read_text())
+    result = run("subsets", annotations, exact, shifted, third)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout  # rich marks a cut cell with an ellipsis
+    assert max(len(line) for line in result.stdout.splitlines()) > 80
+    assert "third_method_with_a_long_name" in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_json_stays_valid_with_a_huge_keypoint(files, tmp_path):
+    annotations, (exact, _) = files
+    persons = evaluated_persons(load_coco_keypoints(annotations))
+    entries = json.loads(exact.read_text())  # one entry per person, in order
+    i = int(np.flatnonzero(persons.labelled.sum(axis=1) >= 2)[0])
+    k = int(np.flatnonzero(persons.labelled[i])[0])
+    # one keypoint at x = 1e200: the person still pairs (its other keypoints are exact), and the squared
+    # distance overflows to infinity, so EPE is infinite
+    entries[i]["keypoints"][3 * k] = 1e200
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(entries))
+
+    def no_constants(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    out = tmp_path / "report"
+    result = run("subsets", annotations, huge, "--json", "--out", out)
+    assert result.exit_code == 0, result.output
+    for text in (result.stdout, (out / "subsets.json").read_text()):
+        report = json.loads(text, parse_constant=no_constants)
+        metrics = report["metrics"]["huge"]["all"]
+        assert metrics["EPE"] is None and metrics["EPE_norm"] is None  # infinite: null
+        assert metrics["AP"] is not None
+
+
+@pytest.mark.parametrize("command", ["subsets", "synth", "show", "bias"])
+def test_unwritable_out_is_a_clear_error_before_any_work(command, files, tmp_path, monkeypatch):
+    annotations, (exact, _) = files
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "report"
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("computed before checking --out")
+
+    import integral_pose.bias
+    import integral_pose.data.synth
+    import integral_pose.subsets
+
+    monkeypatch.setattr(integral_pose.subsets, "analyse_subsets_files", must_not_run)
+    monkeypatch.setattr(integral_pose.data.synth, "generate", must_not_run)
+    monkeypatch.setattr(integral_pose.bias, "run_study", must_not_run)
+    args = {"subsets": ("subsets", annotations, exact, "--out", out),
+            "synth": ("synth", "--out", out, "--images", 2),
+            "show": ("show", annotations.parent.parent, "--out", out, "--image-dir", tmp_path),
+            "bias": ("bias", "--quick", "--out", out)}[command]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert f"{out}: cannot write output files in this folder" in result.output
+    assert "--out" in result.output

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from integral_pose._checks import check_heatmaps, check_positive
+from integral_pose.coords import grid_mean as mean_pixel
 
 __all__ = ["background_share", "closed_form", "predicted_soft_argmax"]
 
@@ -66,7 +67,6 @@ def predicted_soft_argmax(heatmaps: Tensor, keypoints: Tensor, *, beta: float = 
     Returns:
         ``(..., 2)`` float64: ``(1 - n / C) keypoint + (n / C) c``, (x, y) in heatmap pixels.
     """
-    height, width = heatmaps.shape[-2:]
-    grid_mean = torch.tensor([(width - 1) / 2, (height - 1) / 2], dtype=torch.float64)
+    grid_mean = torch.tensor(mean_pixel(heatmaps.shape[-2:]), dtype=torch.float64)
     return closed_form(keypoints.to(torch.float64), background_share(heatmaps, beta=beta), grid_mean)
 

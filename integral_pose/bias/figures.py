@@ -1,4 +1,4 @@
-"""The bias study's figures, written as PNG with matplotlib's Agg backend.
+"""The bias study's figures, written as PNG through matplotlib's object interface (no pyplot, no global backend).
 
 Errors are in heatmap pixels (see integral_pose.coords). One colour per decoder and one per beta, the same
 in every figure.
@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
+from integral_pose._files import atomic_path
 from integral_pose.bias.closed_form import background_share
+from integral_pose.bias.experiments import StudyResults
 from integral_pose.bias.positions import LIMITS, PositionSweep
 from integral_pose.bias.realistic import BACKGROUNDS, NOISE_LEVELS, SECOND_PEAK, condition_name
 from integral_pose.bias.settings import errors
-from integral_pose.bias.study import StudyResults
+from integral_pose.coords import grid_mean as mean_pixel
+from integral_pose.coords import map_extent
 
 METHOD_COLOURS = {"argmax": "#7f7f7f", "quarter": "#8c564b", "dark": "#1f77b4", "plain": "#d62728",
                   "compensated": "#2ca02c"}
@@ -36,7 +38,14 @@ _DPI = 110
 
 def beta_colour(index: int, count: int) -> tuple[float, float, float, float]:
     """A viridis colour for the ``index``-th of ``count`` betas."""
-    return plt.get_cmap("viridis")(index / max(count - 1, 1) * 0.9)
+    return colormaps["viridis"](index / max(count - 1, 1) * 0.9)
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], layout: str | None = None,
+              **kwargs) -> tuple[Figure, Any]:
+    """A new :class:`~matplotlib.figure.Figure` (not registered with pyplot) and its axes, as ``plt.subplots``."""
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def write_figures(results: StudyResults, out: Path) -> dict[str, str]:
@@ -55,18 +64,18 @@ def write_figures(results: StudyResults, out: Path) -> dict[str, str]:
     captions = {}
     for name, plot in figures.items():
         fig, caption = plot(results)
-        fig.savefig(out / name, dpi=_DPI)
-        plt.close(fig)
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=_DPI, format="png")
         captions[name] = caption
     return captions
 
 
-def plot_expectation_1d(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_expectation_1d(results: StudyResults) -> tuple[Figure, str]:
     """A 1D map of 64 cells with a Gaussian at 15.3: the softmax mass split into peak and background."""
     sigma, centre, n = results.settings.sigma, 15.3, 64
     x = np.arange(n, dtype=np.float64)
     heatmap = np.exp(-0.5 * ((x - centre) / sigma) ** 2)
-    fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
+    fig, axes = _subplots(2, 2, figsize=(12, 6.5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
     for column, beta in enumerate((1.0, 5.0)):
         weights = np.exp(beta * heatmap)
         total = weights.sum()
@@ -83,7 +92,7 @@ def plot_expectation_1d(results: StudyResults) -> tuple[plt.Figure, str]:
                    label="peak part (exp(beta H) - 1) / C")
         for value, colour, style, label in (
             (centre, "black", "--", f"true centre {centre:.2f}"),
-            ((n - 1) / 2, "#7f7f7f", ":", f"grid mean c = {(n - 1) / 2:.1f}"),
+            (mean_pixel((n,))[0], "#7f7f7f", ":", f"grid mean c = {mean_pixel((n,))[0]:.1f}"),
             (plain, METHOD_COLOURS["plain"], "-", f"plain soft-argmax {plain:.2f}"),
             (compensated, METHOD_COLOURS["compensated"], "-.", f"compensated {compensated:.2f}"),
         ):
@@ -107,9 +116,9 @@ def _grid_shape(sweep: PositionSweep) -> tuple[int, int]:
 
 def _error_image(ax, sweep: PositionSweep, values: torch.Tensor, shape: tuple[int, int], title: str,
                  ylabel: str | None):
-    height, width = shape
     image = values.clamp(min=_ERROR_NORM["vmin"]).view(_grid_shape(sweep)).numpy()
-    artist = ax.imshow(image, origin="upper", extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+    (left, right), (top, bottom) = map_extent(shape)
+    artist = ax.imshow(image, origin="upper", extent=(left, right, bottom, top),
                        norm=LogNorm(**_ERROR_NORM), cmap="magma", interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("keypoint x (px)")
@@ -118,11 +127,11 @@ def _error_image(ax, sweep: PositionSweep, values: torch.Tensor, shape: tuple[in
     return artist
 
 
-def plot_soft_error_maps(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_soft_error_maps(results: StudyResults) -> tuple[Figure, str]:
     """Plain and compensated soft-argmax error over keypoint position, one column per beta."""
     sweep, shape = results.sweep, results.settings.shape
     betas = sweep.betas
-    fig, axes = plt.subplots(2, len(betas), figsize=(2.4 * len(betas) + 1.6, 7.4), squeeze=False,
+    fig, axes = _subplots(2, len(betas), figsize=(2.4 * len(betas) + 1.6, 7.4), squeeze=False,
                              layout="constrained")
     for b, beta in enumerate(betas):
         for row, method in enumerate(("plain", "compensated")):
@@ -136,10 +145,10 @@ def plot_soft_error_maps(results: StudyResults) -> tuple[plt.Figure, str]:
                  "colours clipped below 1e-6 px.")
 
 
-def plot_detection_error_maps(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_detection_error_maps(results: StudyResults) -> tuple[Figure, str]:
     """Argmax, quarter and DARK error over keypoint position (independent of beta)."""
     sweep, shape = results.sweep, results.settings.shape
-    fig, axes = plt.subplots(1, 3, figsize=(9.5, 4.4), squeeze=False, layout="constrained")
+    fig, axes = _subplots(1, 3, figsize=(9.5, 4.4), squeeze=False, layout="constrained")
     for column, method in enumerate(("argmax", "quarter", "dark")):
         err = sweep.method_errors(method, 0)
         artist = _error_image(axes[0, column], sweep, err, shape, f"{METHOD_LABELS[method]}\nmean {err.mean():.3g} px",
@@ -155,7 +164,7 @@ def _border_distance(sweep: PositionSweep, shape: tuple[int, int]) -> torch.Tens
     return torch.minimum(sweep.positions, limits - sweep.positions).amin(dim=-1)
 
 
-def _against_border_distance(ax: plt.Axes, results: StudyResults, values: list[torch.Tensor], ylabel: str,
+def _against_border_distance(ax: Axes, results: StudyResults, values: list[torch.Tensor], ylabel: str,
                              title: str) -> None:
     """Scatter one ``(positions,)`` series per beta against the keypoint's distance to the nearest border."""
     sweep = results.sweep
@@ -170,10 +179,10 @@ def _against_border_distance(ax: plt.Axes, results: StudyResults, values: list[t
     ax.legend(fontsize=8, markerscale=3)
 
 
-def plot_closed_form(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_closed_form(results: StudyResults) -> tuple[Figure, str]:
     """Measured plain bias against the closed form's prediction, and the residual near the border."""
     sweep = results.sweep
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    fig, (left, right) = _subplots(1, 2, figsize=(12, 5))
     for b, beta in enumerate(sweep.betas):
         measured = (sweep.plain[b] - sweep.positions)[:, 0]
         predicted = (sweep.predicted[b] - sweep.positions)[:, 0]
@@ -194,12 +203,12 @@ def plot_closed_form(results: StudyResults) -> tuple[plt.Figure, str]:
                  "(and at large beta, where the sampled peak's own expectation is off the centre).")
 
 
-def plot_error_sources(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_error_sources(results: StudyResults) -> tuple[Figure, str]:
     """Compensated error split into sampling, border and float32 rounding, per beta."""
     sweep = results.sweep
     rows = results.tables["error_sources"]
     betas = [row["beta"] for row in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    fig, (left, right) = _subplots(1, 2, figsize=(12, 5))
     series = (("sampling_max", "grid sampling (max)", "o-"), ("border_max", "border, all positions (max)", "s-"),
               ("border_interior_max", "border, interior positions (max)", "s--"),
               ("float32_vs_float64_max", "float32 vs float64 (max)", "^-"),
@@ -221,13 +230,13 @@ def plot_error_sources(results: StudyResults) -> tuple[plt.Figure, str]:
                  "compensated error by distance to the border.")
 
 
-def plot_closed_form_limits(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_closed_form_limits(results: StudyResults) -> tuple[Figure, str]:
     """Compensated error and closed-form residual under a background level, noise and a second peak."""
     rows = results.tables["closed_form_limits"]
     betas = results.settings.betas
     titles = {"background": "background level b", "noise": "noise standard deviation",
               "second_peak": "second peak's height / main's"}
-    fig, axes = plt.subplots(2, len(LIMITS), figsize=(15, 8), squeeze=False)
+    fig, axes = _subplots(2, len(LIMITS), figsize=(15, 8), squeeze=False)
     for column, kind in enumerate(LIMITS):
         for b, beta in enumerate(betas):
             chosen = [row for row in rows if row["kind"] == kind and row["beta"] == beta]
@@ -257,13 +266,13 @@ def plot_closed_form_limits(results: StudyResults) -> tuple[plt.Figure, str]:
                  "centre, bottom plain soft-argmax against the closed form's prediction, per beta.")
 
 
-def plot_realistic(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_realistic(results: StudyResults) -> tuple[Figure, str]:
     """Section 2: mean and 95th-percentile error of every decoder under every condition, as tables of colour."""
     rows = results.tables["realistic"]
     decoders = list(dict.fromkeys(row["decoder"] for row in rows))
     conditions = [(b, s, second) for second in SECOND_PEAK for b in BACKGROUNDS for s in NOISE_LEVELS]
     lookup = {(row["background"], row["noise"], bool(row["second_peak"]), row["decoder"]): row for row in rows}
-    fig, axes = plt.subplots(2, 1, figsize=(19, 14))
+    fig, axes = _subplots(2, 1, figsize=(19, 14))
     for ax, statistic in zip(axes, ("mean", "p95"), strict=True):
         table = np.array([[lookup[(*c, d)][statistic] for c in conditions] for d in decoders])
         artist = ax.imshow(np.clip(table, 1e-4, None), norm=LogNorm(vmin=1e-3, vmax=20), cmap="RdYlGn_r",
@@ -299,11 +308,11 @@ def _sweep_panels() -> list[tuple[float, int, str]]:
             for second in (0, 1) for noise in NOISE_LEVELS]
 
 
-def plot_window(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_window(results: StudyResults) -> tuple[Figure, str]:
     """Local compensated error against the window radius r / sigma, per beta and condition."""
     rows = results.tables["window"]
     betas = list(dict.fromkeys(row["beta"] for row in rows))
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), squeeze=False)
+    fig, axes = _subplots(2, 3, figsize=(15, 8.5), squeeze=False)
     for index, (noise, second, title) in enumerate(_sweep_panels()):
         ax = axes[index // 3, index % 3]
         chosen = [row for row in rows if row["noise"] == noise and row["second_peak"] == second]
@@ -327,7 +336,7 @@ def plot_window(results: StudyResults) -> tuple[plt.Figure, str]:
                  "second peak's flank; per beta, with DARK on the same maps for reference.")
 
 
-def plot_ring_rules(results: StudyResults) -> tuple[plt.Figure, str]:
+def plot_ring_rules(results: StudyResults) -> tuple[Figure, str]:
     """Mean error of each ring background rule, per condition, window and beta."""
     rows = results.tables["ring_rules"]
     settings = list(dict.fromkeys((row["factor"], row["beta"]) for row in rows))
@@ -335,7 +344,7 @@ def plot_ring_rules(results: StudyResults) -> tuple[plt.Figure, str]:
     panels = _sweep_panels()
     columns = 2
     rows_of_panels = math.ceil(len(settings) / columns)
-    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(14, 4.6 * rows_of_panels), squeeze=False, sharey=True)
+    fig, axes = _subplots(rows_of_panels, columns, figsize=(14, 4.6 * rows_of_panels), squeeze=False, sharey=True)
     width = 0.8 / len(rules)
     for ax, (factor, beta) in zip(axes.flat, settings, strict=False):
         for k, rule in enumerate(rules):
@@ -351,5 +360,5 @@ def plot_ring_rules(results: StudyResults) -> tuple[plt.Figure, str]:
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(rules), fontsize=9,
                title="background level b of the window, from its outer ring")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig, ("The local window's background level from its outer ring by four rules (mean: the library's; "
-                 "median; log-mean-exp; mean + 2 standard deviations), per condition, window and beta.")
+    return fig, (f"The local window's background level from its outer ring by {len(rules)} rules "
+                 f"({', '.join(rules)}; the library's rule is the maximum), per condition, window and beta.")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from integral_pose.coords import map_extent
+
 
 def gaussian_maps(shape: Sequence[int], centres: Tensor, sigmas: Tensor | float, amplitudes: Tensor | float = 1.0,
                   *, dtype: torch.dtype = torch.float64) -> Tensor:
@@ -58,8 +60,9 @@ def position_grid(shape: Sequence[int], step: float) -> Tensor:
     """
     height, width = shape
     nx, ny = max(1, round(width / step)), max(1, round(height / step))
-    xs = -0.5 + (torch.arange(nx, dtype=torch.float64) + 0.5) * width / nx
-    ys = -0.5 + (torch.arange(ny, dtype=torch.float64) + 0.5) * height / ny
+    (left, _), (top, _) = map_extent(shape)
+    xs = left + (torch.arange(nx, dtype=torch.float64) + 0.5) * width / nx
+    ys = top + (torch.arange(ny, dtype=torch.float64) + 0.5) * height / ny
     y, x = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([x.reshape(-1), y.reshape(-1)], dim=-1)
 

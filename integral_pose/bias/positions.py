@@ -18,6 +18,8 @@ from integral_pose.bias.closed_form import background_share, closed_form, predic
 from integral_pose.bias.maps import gaussian_maps, position_grid, random_peaks, realistic_maps
 from integral_pose.bias.settings import Rows, StudySettings, Tick, errors, statistics
 from integral_pose.bias.variants import expectation64
+from integral_pose.coords import grid_mean as mean_pixel
+from integral_pose.coords import on_map
 
 DETECTION = ("argmax", "quarter", "dark")
 SOFT = ("plain", "compensated")
@@ -125,8 +127,7 @@ def closed_form_rows(sweep: PositionSweep, shape: tuple[int, int]) -> Rows:
     Two readings of the closed form: with the true centre as J (the paper's prediction), and with the
     peak's own float64 expectation as J (an identity, so only rounding remains).
     """
-    height, width = shape
-    grid_mean = torch.tensor([(width - 1) / 2, (height - 1) / 2], dtype=torch.float64)
+    grid_mean = torch.tensor(mean_pixel(shape), dtype=torch.float64)
     rows = []
     for b, beta in enumerate(sweep.betas):
         bias = errors(sweep.plain[b], sweep.positions)
@@ -199,7 +200,7 @@ def closed_form_limits(settings: StudySettings, generator: torch.Generator, tick
                 residual = errors(plain, predicted_soft_argmax(maps, peaks.centres, beta=beta))
                 total = torch.expm1(beta * maps.double()).sum(dim=(1, 2))
                 signed = expectation64(maps, beta=beta)
-                off_map = ((signed < -0.5) | (signed > torch.tensor(shape[::-1], dtype=signed.dtype) - 0.5)).any(-1)
+                off_map = ~on_map(signed, shape)
                 rows.append({"kind": kind, "value": value, "beta": beta,
                              "compensated_mean": float(compensated.mean()),
                              "compensated_p95": float(torch.quantile(compensated, 0.95)),

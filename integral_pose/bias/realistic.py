@@ -42,6 +42,9 @@ SWEEP_BETAS = (0.25, 0.5, 1.0, 4.0)
 RING_FACTORS = (2.0, 3.0)
 RING_BETAS = (0.25, 1.0)
 DARK_BLUR = 2.0  # DARK's smoothing sigma in section 2: the middle of the peaks' range, as a user would fix it
+DARK_INPUTS = ("dark", "dark-sigmoid", "dark-shifted")
+BOOTSTRAP_RESAMPLES = 2000
+CONFIDENCE = 0.95
 
 
 def realistic_decoders(shape: tuple[int, int], sigmas: Tensor) -> dict[str, Callable[[Tensor], Tensor]]:
@@ -135,7 +138,7 @@ def target_rows(result: Realistic) -> Rows:
     """
     rows = []
     for (b, s, second), per_decoder in result.errors.items():
-        dark = {name: float(per_decoder[name].mean()) for name in ("dark", "dark-sigmoid", "dark-shifted")}
+        dark = {name: float(per_decoder[name].mean()) for name in DARK_INPUTS}
         best_dark = min(dark, key=dark.get)
         clean = s == 0 and not second
         for candidate in LOCAL_CANDIDATES:
@@ -144,6 +147,56 @@ def target_rows(result: Realistic) -> Rows:
             rows.append({"background": b, "noise": s, "second_peak": int(second), "decoder": candidate,
                          "mean": local, "best_dark": best_dark, "best_dark_mean": dark[best_dark],
                          "target": "mean <= 0.01 px" if clean else "mean <= best DARK", "met": int(met)})
+    return rows
+
+
+def paired_bootstrap(differences: Tensor, generator: torch.Generator, resamples: int = BOOTSTRAP_RESAMPLES,
+                     confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of paired differences ``(N,)``.
+
+    Each resample draws N maps with replacement (the same maps for both decoders, so the pairing is kept)
+    and takes the mean difference; the interval is the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
+    quantiles of the ``resamples`` means.
+
+    Returns:
+        ``(low, high)`` in the unit of ``differences``.
+
+    Example:
+        >>> low, high = paired_bootstrap(torch.tensor([1.0, 1.0, 1.0]), torch.Generator().manual_seed(0))
+        >>> low, high
+        (1.0, 1.0)
+    """
+    differences = differences.double()
+    n = differences.shape[0]
+    index = torch.randint(n, (resamples, n), generator=generator)
+    means = differences[index].mean(dim=1)
+    tail = (1 - confidence) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
+    return low, high
+
+
+def local_vs_dark_rows(result: Realistic, generator: torch.Generator,
+                       resamples: int = BOOTSTRAP_RESAMPLES) -> Rows:
+    """Per condition and local candidate: its mean error minus the best DARK input's, with a bootstrap interval.
+
+    The best DARK input is the one with the lowest mean on the condition's maps (chosen on the same maps,
+    which favours DARK). The interval is a paired percentile bootstrap over the maps
+    (:func:`paired_bootstrap`, ``CONFIDENCE``). ``verdict`` says which decoder the interval supports:
+    "local better" where it lies below 0, "DARK better" where it lies above 0, "unclear" where it holds 0.
+    """
+    rows = []
+    for (b, s, second), per_decoder in result.errors.items():
+        best_dark = min(DARK_INPUTS, key=lambda name: float(per_decoder[name].mean()))
+        dark = per_decoder[best_dark].double()
+        for candidate in LOCAL_CANDIDATES:
+            local = per_decoder[candidate].double()
+            difference = float((local - dark).mean())
+            low, high = paired_bootstrap(local - dark, generator, resamples)
+            verdict = "local better" if high < 0 else "DARK better" if low > 0 else "unclear"
+            rows.append({"background": b, "noise": s, "second_peak": int(second), "decoder": candidate,
+                         "mean": float(local.mean()), "best_dark": best_dark, "best_dark_mean": float(dark.mean()),
+                         "difference": difference, "ci_low": low, "ci_high": high,
+                         "maps": local.shape[0], "resamples": resamples, "verdict": verdict})
     return rows
 
 

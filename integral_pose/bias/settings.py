@@ -16,6 +16,10 @@ __all__ = ["PRESETS", "Rows", "StudySettings", "Tick", "errors", "statistics"]
 
 Tick = Callable[[], None]
 Rows = list[dict[str, object]]
+# Section 1 holds one float64 map per position, several copies deep: about 30 bytes per value in all. The
+# default settings hold 1.5e7 values (0.8 GB at peak); 1e8 keeps a run under about 3 GB.
+MAX_MAP_VALUES = 100_000_000
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,23 @@ class StudySettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        if not 0.5 <= self.sigma <= min(height, width) / 10:
+            raise ValueError(f"sigma: expected 0.5 to min(H, W) / 10 = {min(height, width) / 10:g} px for shape "
+                             f"{self.shape} (interior positions lie 4 sigma inside every border), got {self.sigma!r}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
+            raise ValueError(f"seed: expected an integer from 0 to 2**63 - 1, got {self.seed!r}")
         if not self.betas or any(not (math.isfinite(b) and b > 0) for b in self.betas):
             raise ValueError(f"betas: expected numbers > 0, got {self.betas!r}")
         for name in ("limit_maps", "realistic_maps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected at least 1, got {getattr(self, name)!r}")
+        positions = max(1, round(width / self.position_step)) * max(1, round(height / self.position_step))
+        for name, maps in (("shape and position_step", positions), ("realistic_maps", self.realistic_maps),
+                           ("limit_maps", self.limit_maps)):
+            if maps * height * width > MAX_MAP_VALUES:
+                raise ValueError(f"{name}: {maps} maps of {height} x {width} hold {maps * height * width:.2g} "
+                                 f"values, more than the {MAX_MAP_VALUES:.0e} a run may hold in memory; choose a "
+                                 "smaller shape, a larger position_step or fewer maps")
 
 
 PRESETS = {

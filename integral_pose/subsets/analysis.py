@@ -1,9 +1,11 @@
 """Counts and metrics of every sub-benchmark cell, for any number of results lists.
 
 :func:`analyse_subsets` works in memory on a :class:`~integral_pose.data.coco.KeypointDataset` and results;
-:func:`analyse_subsets_files` reads the files first. Per results list, pycocotools' OKS and the pairing of
-predictions with persons are computed once and reused by every cell (see
-:class:`integral_pose.metrics.OksAveragePrecision`).
+:func:`analyse_subsets_files` reads the files first (through :func:`integral_pose.results.load_results_files`).
+This package reaches the ground truth only through :mod:`integral_pose.metrics` and
+:mod:`integral_pose.results`, never :mod:`integral_pose.data` itself, so that the data package may use it.
+Per results list, pycocotools' OKS and the pairing of predictions with persons are computed once and reused
+by every cell (see :class:`integral_pose.metrics.OksAveragePrecision`).
 
 AP on a cell is COCO OKS AP with every ground-truth person outside the cell ignored: a prediction matched to
 such a person is neither a true nor a false positive. EPE and PCK on a cell pool the labelled keypoints of the
@@ -12,14 +14,15 @@ paired persons of the cell.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from integral_pose.data.coco import KeypointDataset, KeypointSpec, load_coco_keypoints
 from integral_pose.metrics import (
     DEFAULT_PCK_THRESHOLDS,
     OksAveragePrecision,
@@ -28,10 +31,13 @@ from integral_pose.metrics import (
     evaluated_persons,
     pair_predictions,
 )
-from integral_pose.results import KeypointResults, check_results, load_results
+from integral_pose.results import KeypointResults, check_results, load_results_files
 from integral_pose.subsets.cells import CELL_NAMES, SubsetSplit, assign_cells, list_cells
 
-__all__ = ["SubsetReport", "analyse_subsets", "analyse_subsets_files"]
+if TYPE_CHECKING:  # the ground-truth types, through the evaluation layer (subsets never imports data itself)
+    from integral_pose.results import KeypointDataset, KeypointSpec
+
+__all__ = ["SubsetReport", "analyse_subsets", "analyse_subsets_files", "finite_json"]
 
 Metrics = dict[str, float | int | None]
 
@@ -67,13 +73,33 @@ class SubsetReport:
         return dict(zip(CELL_NAMES[axis], self.split.labels(axis, self.num_keypoints), strict=True))
 
     def to_json(self) -> dict:
-        """The report as plain JSON types: the counts at the top level, then "split", "metrics", "pairing"."""
+        """The report as plain JSON types: the counts at the top level, then "split", "metrics", "pairing".
+
+        A value that is not a finite number (an EPE that overflows to infinity on a keypoint near 1e308
+        pixels, for example) becomes None, JSON's null, so the result always serialises to valid JSON.
+        """
         out = dict(self.counts)
         out["split"] = self.split.as_dict()
         if self.metrics:
             out["metrics"] = self.metrics
             out["pairing"] = self.pairing
-        return out
+        return finite_json(out)
+
+
+def finite_json(value):
+    """A copy of nested dicts and lists in which every float that is NaN or infinite is None.
+
+    Example:
+        >>> finite_json({"EPE": float("inf"), "AP": [0.5, float("nan")], "n": 3})
+        {'EPE': None, 'AP': [0.5, None], 'n': 3}
+    """
+    if isinstance(value, Mapping):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _nest(cells: list, values: list) -> dict:
@@ -158,20 +184,12 @@ def analyse_subsets_files(annotations: str | Path, results: Sequence[str | Path]
         results: COCO keypoint results files.
         names: one name per results file; the file stems where None.
         spec: the keypoints and their OKS sigmas; read from the file's category where None (COCO's sigmas
-            for COCO's keypoint names, see :func:`~integral_pose.data.coco.load_coco_keypoints`).
+            for COCO's keypoint names, see :func:`~integral_pose.results.load_results_files`).
         options: as for :func:`analyse_subsets`.
 
     Raises:
         ValueError: for a names count other than the results count, duplicate names, or bad files (naming the
             file and the annotation id or entry index).
     """
-    paths = [Path(p) for p in results]
-    names = [p.stem for p in paths] if names is None or len(names) == 0 else list(names)
-    if len(names) != len(paths):
-        raise ValueError(f"names: expected one name per results file ({len(paths)}), got {len(names)}: {names}")
-    if len(set(names)) != len(names):
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"names: each results file needs its own name, {duplicates} occur twice; give names")
-    dataset = load_coco_keypoints(annotations, spec=spec)
-    loaded = {name: load_results(path, dataset) for name, path in zip(names, paths, strict=True)}
+    dataset, loaded = load_results_files(annotations, results, names=names, spec=spec)
     return analyse_subsets(dataset, loaded, **options)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
+from integral_pose._files import atomic_path
 from integral_pose.subsets.analysis import SubsetReport
 from integral_pose.subsets.cells import AXES, CELL_NAMES
 from integral_pose.subsets.tables import TITLES
@@ -33,7 +31,7 @@ def _bars(ax, report: SubsetReport, axis: str, metric: str, scale: float, fmt: s
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         values = [report.metrics[name][axis][c][metric] for c in CELL_NAMES[axis]]
-        heights = [np.nan if v is None else scale * v for v in values]
+        heights = [np.nan if v is None or not np.isfinite(v) else scale * v for v in values]  # no infinite bars
         bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, heights, width, label=name)
         ax.bar_label(bars, labels=["–" if v is None else fmt.format(scale * v) for v in values], fontsize=7,
                      padding=1)
@@ -47,7 +45,8 @@ def plot_axis(report: SubsetReport, axis: str, path: str | Path) -> Path:
     """Write the bar chart of one axis as a PNG and return its path."""
     path = Path(path)
     if report.metrics:
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(2.2 + 1.6 * len(CELL_NAMES[axis]), 6.4), sharex=True)
+        fig = Figure(figsize=(2.2 + 1.6 * len(CELL_NAMES[axis]), 6.4))
+        top, bottom = fig.subplots(2, 1, sharex=True)
         _bars(top, report, axis, "AP", 100.0, "{:.1f}")
         top.set_ylabel("OKS AP (%)")
         top.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(report.names), 4),
@@ -56,7 +55,8 @@ def plot_axis(report: SubsetReport, axis: str, path: str | Path) -> Path:
         bottom.set_ylabel("EPE (pixels, lower is better)")
         bottom.tick_params(axis="x", labelbottom=True)
     else:
-        fig, top = plt.subplots(figsize=(2.2 + 1.4 * len(CELL_NAMES[axis]), 3.6))
+        fig = Figure(figsize=(2.2 + 1.4 * len(CELL_NAMES[axis]), 3.6))
+        top = fig.subplots()
         counts = [report.counts[axis][c] for c in CELL_NAMES[axis]]
         bars = top.bar(np.arange(len(counts)), counts, 0.6, color="tab:gray")
         top.bar_label(bars, fontsize=8, padding=1)
@@ -65,8 +65,8 @@ def plot_axis(report: SubsetReport, axis: str, path: str | Path) -> Path:
         top.margins(y=0.12)
     fig.suptitle(f"By {TITLES[axis]} ({report.counts['all']} persons)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     return path
 
 
