@@ -27,8 +27,11 @@ def check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
 
 
-def check_heatmaps(heatmaps: Tensor, ndim: int, name: str = "heatmaps") -> None:
+def check_heatmaps(heatmaps: Tensor, ndim: int, name: str = "heatmaps", *, finite: bool = True) -> None:
     """Validate a batch of heatmaps of shape ``(..., H, W)`` or ``(..., D, H, W)``.
+
+    With ``finite=False`` the values are left to the caller, which checks them with :func:`check_finite` once it
+    has the per-map maxima it needs anyway.
 
     Raises:
         TypeError: if ``heatmaps`` is not a tensor.
@@ -46,16 +49,24 @@ def check_heatmaps(heatmaps: Tensor, ndim: int, name: str = "heatmaps") -> None:
     spatial = heatmaps.shape[-ndim:]
     if any(n == 0 for n in spatial):
         raise ValueError(f"{name}: spatial dimensions must be non-empty, got shape {shape_str(heatmaps.shape)}")
-    check_finite(heatmaps, name)
+    if finite:
+        check_finite(heatmaps, name)
 
 
-def check_finite(values: Tensor, name: str) -> None:
+def check_finite(values: Tensor, name: str, *, maxima: Tensor | None = None) -> None:
     """Raise if ``values`` holds NaN or Inf.
 
     A NaN or Inf anywhere makes the sum non-finite, and one reduction costs far less than an elementwise
     test; only a non-finite sum (which finite values can also give, by overflow) is checked cell by cell.
+    Given ``maxima``, maxima of ``values`` over some axes that the caller has computed anyway, the check is
+    folded into them: NaN and +Inf show in a maximum, and only -Inf needs a reduction of its own (the minimum,
+    which cannot overflow). Either way one host synchronisation.
     """
-    if bool(torch.isfinite(values.sum())):
+    if maxima is None:
+        fine = torch.isfinite(values.sum())
+    else:
+        fine = torch.isfinite(maxima).all() & (values.amin() > -math.inf)
+    if bool(fine):
         return
     bad = int((~torch.isfinite(values)).sum())
     if bad:

@@ -10,6 +10,7 @@ from reference import soft_argmax as reference_soft_argmax
 
 from integral_pose import soft_argmax
 from integral_pose.decode import SoftArgmax
+from integral_pose.decode.soft_argmax import integrate
 
 
 def single_peak(shape=(5, 7), cell=(2, 1), value=2.0, dtype=torch.float32):
@@ -365,3 +366,163 @@ def test_compensated_location_off_the_map_falls_back_to_argmax():
     expected_off_map = expectation(np.expm1(hm.double().numpy()))
     assert expected_off_map[0] < -0.5
     torch.testing.assert_close(soft_argmax(hm, debias=True), torch.tensor([20.0, 31.0]))
+
+
+def test_local_background_is_the_ring_maximum_not_its_mean():
+    # 7x7 map, window r = 3 around the peak (3, 3): the ring is the 24 border cells, all 0 but one at 1.2.
+    # Ring maximum b = 1.2: only the three cells above 1.2 weigh, exp(H - 1.2) - 1, and the raised ring cell
+    # weighs 0. (The ring mean, 0.05, would let the ring cell at (6, 0) weigh exp(1.15) - 1 = 2.16.)
+    hm = torch.zeros(7, 7, dtype=torch.float64)
+    hm[3, 3], hm[3, 4], hm[2, 3] = 3.0, 2.0, 1.5
+    hm[0, 6] = 1.2
+    w_peak, w_right, w_up = math.exp(1.8) - 1, math.exp(0.8) - 1, math.exp(0.3) - 1
+    total = w_peak + w_right + w_up
+    expected = torch.tensor([(3 * w_peak + 4 * w_right + 3 * w_up) / total,
+                             (3 * w_peak + 3 * w_right + 2 * w_up) / total], dtype=torch.float64)
+    torch.testing.assert_close(soft_argmax(hm, debias=True, window=3), expected)
+
+
+# The training hot path: integrate().
+
+
+def test_integrate_returns_coords_validity_peak_and_total_by_hand():
+    # Map 0: logit 2 at (2, 1) on 0. Compensated: only the peak weighs, total e^2 - 1. Plain: total
+    # sum exp(H - 2) = 1 + 34 e^-2. Map 1 is flat: no mass above 0, so the compensated form is undefined there
+    # and returns the argmax cell (0, 0); plain soft-argmax gives the grid mean (3, 2) with total 35.
+    hm = torch.zeros(2, 5, 7)
+    hm[0, 1, 2] = 2.0
+    out = integrate(hm, beta=1.0, debias=True)
+    torch.testing.assert_close(out.coords, torch.tensor([[2.0, 1.0], [0.0, 0.0]]))
+    assert out.valid.tolist() == [True, False]
+    torch.testing.assert_close(out.peak, torch.tensor([2.0, 0.0]))
+    torch.testing.assert_close(out.total, torch.tensor([math.exp(2) - 1, 0.0]))
+    plain = integrate(hm, beta=1.0)
+    torch.testing.assert_close(plain.coords[1], torch.tensor([3.0, 2.0]))
+    assert plain.valid.tolist() == [True, True]
+    torch.testing.assert_close(plain.total, torch.tensor([1 + 34 * math.exp(-2), 35.0]))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"debias": True}, {"window": 2}, {"window": 2, "debias": True},
+                                    {"debias": True, "ndim": 3}])
+def test_integrate_equals_soft_argmax_with_number_or_tensor_beta(kwargs):
+    generator = torch.Generator().manual_seed(3)
+    hm = torch.randn(3, 2, 6, 7, 8, generator=generator) + 2.0 * torch.rand(3, 2, 1, 1, 1, generator=generator)
+    expected, scores = soft_argmax(hm, beta=1.7, return_scores=True, **kwargs)
+    for beta in (1.7, torch.tensor(1.7), torch.tensor(1.7, dtype=torch.float64, requires_grad=True)):
+        out = integrate(hm, beta=beta, **kwargs)
+        torch.testing.assert_close(out.coords, expected)
+        torch.testing.assert_close(out.peak, scores)
+        assert out.valid.shape == out.total.shape == expected.shape[:-1]
+
+
+def test_integrate_never_reads_back_to_the_host(monkeypatch):
+    # Every way a tensor's value reaches Python raises here: integrate must not branch on data.
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("host synchronisation")
+
+    hm = (torch.randn(2, 3, 9, 10, generator=torch.Generator().manual_seed(0)) + 1.0).requires_grad_()
+    for name in ("__bool__", "item", "tolist", "__int__", "__float__", "__index__", "numpy"):
+        monkeypatch.setattr(torch.Tensor, name, refuse)
+    for kwargs in [{}, {"debias": True}, {"window": 2}, {"window": 2, "debias": True}]:
+        out = integrate(hm, beta=torch.tensor(2.0), **kwargs)
+        torch.autograd.grad(out.coords.sum(), hm)
+    monkeypatch.undo()
+
+
+def test_integrate_does_not_synchronise_on_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA")
+    hm = torch.randn(4, 17, 64, 48, device="cuda").requires_grad_()
+    beta = torch.tensor(1.5)  # a CPU scalar enters GPU arithmetic without a copy
+    integrate(hm, beta=beta, debias=True)  # warm-up: lazy initialisation may synchronise once
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for kwargs in [{}, {"debias": True}, {"window": 3, "debias": True}]:
+            out = integrate(hm, beta=beta, **kwargs)
+            torch.autograd.grad(out.coords.sum(), hm)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("beta", [0.7, 20.0])  # 20 * a peak of 3 = 60 > 50: the shifted exponents
+@pytest.mark.parametrize("debias", [False, True])
+def test_closed_form_backward_gradcheck(ndim, beta, debias):
+    generator = torch.Generator().manual_seed(1)
+    shape = (2, 5, 6) if ndim == 2 else (2, 4, 5, 3)
+    hm = torch.rand(shape, generator=generator, dtype=torch.float64) * 3.0
+    hm.requires_grad_()
+    assert torch.autograd.gradcheck(lambda h: integrate(h, beta=beta, debias=debias, ndim=ndim).coords, (hm,))
+    assert torch.autograd.gradcheck(lambda h: integrate(h, beta=torch.tensor(beta), debias=debias, ndim=ndim).coords,
+                                    (hm,))
+
+
+def test_local_form_gradcheck_3d():
+    noise = 0.1 * np.random.default_rng(0).random((7, 8, 9))  # no ties on the ring: its maximum has a gradient
+    hm = torch.from_numpy(gaussian((7, 8, 9), (4.2, 3.6, 3.3), 1.0, 2.0) - 0.3 + noise).requires_grad_()
+    for debias in (False, True):
+        assert torch.autograd.gradcheck(lambda h, d=debias: soft_argmax(h, debias=d, window=2, ndim=3), (hm,))
+
+
+def test_closed_form_backward_by_hand_plain():
+    # One row of 4 cells, logits (0, 1, 0, 2), beta 1: p_i = exp(H_i) / C, J = sum p_i x_i and
+    # dJ / dH_i = p_i (x_i - J).
+    hm = torch.tensor([[0.0, 1.0, 0.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    soft_argmax(hm)[0].backward()
+    c = 2 + math.e + math.exp(2)
+    p = [math.exp(h) / c for h in (0.0, 1.0, 0.0, 2.0)]
+    jx = sum(pi * x for x, pi in enumerate(p))
+    torch.testing.assert_close(hm.grad[0], torch.tensor([pi * (x - jx) for x, pi in enumerate(p)],
+                                                        dtype=torch.float64))
+
+
+def test_undefined_maps_get_no_gradient():
+    # Map 0 is fine; map 1 has no mass above 0 (fallback); map 2's location falls off the map (fallback).
+    hm = torch.zeros(3, 64, 48)
+    hm[0] = torch.from_numpy(gaussian((64, 48), (20.3, 30.7), 2.0)).float()
+    hm[1] = -1.0
+    hm[1, 10, 10] = 0.5
+    hm[2] = hm[0] - 0.01
+    hm.requires_grad_()
+    out = integrate(hm, beta=1.0, debias=True)
+    assert out.valid.tolist() == [True, False, False]
+    torch.testing.assert_close(out.coords[1:], torch.tensor([[10.0, 10.0], [20.0, 31.0]]))
+    (grad,) = torch.autograd.grad(out.coords.sum(), hm)
+    assert torch.isfinite(grad).all() and grad[0].abs().sum() > 0
+    assert (grad[1:] == 0).all()
+
+
+# Numeric range.
+
+
+@pytest.mark.parametrize("scale", [1e9, 3e9])
+@pytest.mark.parametrize("debias", [False, True])
+def test_logits_near_1e9_give_the_argmax_with_finite_gradients(scale, debias):
+    # Cells differ by about 1e8 here, so all weight sits on the top cell. Rounding beta * H (a step of 64 or 256
+    # at this size) must not reach the exponent of the top cell, which would overflow to inf / inf = NaN.
+    hm = (torch.rand(64, 8, 6, generator=torch.Generator().manual_seed(0)) * scale).requires_grad_()
+    coords = soft_argmax(hm, debias=debias)
+    (grad,) = torch.autograd.grad(coords.sum(), hm)
+    index = hm.detach().flatten(-2).argmax(dim=-1)
+    torch.testing.assert_close(coords.detach(), torch.stack([index % 6, index // 6], dim=-1).float())
+    assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("debias", [False, True])
+@pytest.mark.parametrize("window", [None, 3])
+def test_beta_beyond_the_float32_range_is_the_hard_argmax(debias, window):
+    hm = torch.from_numpy(gaussian((16, 12), (5.3, 8.6), 1.0)).float().requires_grad_()
+    coords = soft_argmax(hm, beta=1e300, debias=debias, window=window)
+    (grad,) = torch.autograd.grad(coords.sum(), hm)
+    torch.testing.assert_close(coords.detach(), torch.tensor([5.0, 9.0]))
+    assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("beta", [1e-6, 1e-4, 1e-2])
+def test_compensated_at_tiny_beta_does_not_cancel(beta):
+    # Weights exp(beta H) - 1 of about 1e-6: computed as exp(beta H) then minus 1 in float32 they keep one or two
+    # digits (0.02 px off here at beta 1e-6); expm1 keeps them all.
+    hm = gaussian((64, 48), (20.3, 30.6), 2.0)
+    out = soft_argmax(torch.from_numpy(hm).float(), beta=beta, debias=True).double().numpy()
+    np.testing.assert_allclose(out, reference_soft_argmax(hm, beta, True), atol=1e-5, rtol=0)

@@ -2,6 +2,6 @@
 
 from integral_pose.decode.argmax import argmax
 from integral_pose.decode.modules import Argmax, SoftArgmax
-from integral_pose.decode.soft_argmax import soft_argmax
+from integral_pose.decode.soft_argmax import Integral, integrate, soft_argmax
 
-__all__ = ["Argmax", "SoftArgmax", "argmax", "soft_argmax"]
+__all__ = ["Argmax", "Integral", "SoftArgmax", "argmax", "integrate", "soft_argmax"]

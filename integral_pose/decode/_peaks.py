@@ -21,7 +21,7 @@ def point_strides(shape: tuple[int, ...]) -> list[int]:
     strides, step = [], 1
     for n in reversed(shape):
         strides.append(step)
-        step *= n
+        step = step * n  # not *=: while exporting to ONNX, sizes are 0-dim tensors that *= would alter in place
     return strides
 
 
@@ -50,7 +50,8 @@ def peak(flat: Tensor, shape: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
     else:
         blocks = flat.unflatten(-1, (-1, block))
         best = blocks.amax(dim=-1).argmax(dim=-1, keepdim=True)  # (..., 1), first block holding the maximum
-        winner = blocks.gather(-2, best.unsqueeze(-1).expand(*best.shape, block)).squeeze(-2)
+        # -1 keeps the leading sizes symbolic (best.shape would fix the batch size in an ONNX export)
+        winner = blocks.gather(-2, best.unsqueeze(-1).expand(*([-1] * best.dim()), block)).squeeze(-2)
         value, within = winner.max(dim=-1)
         index = best.squeeze(-1) * block + within
     cell = torch.stack([(index // s) % n for s, n in zip(point_strides(shape), reversed(shape), strict=True)], dim=-1)
@@ -78,7 +79,7 @@ def gather_window(flat: Tensor, cell: Tensor, radius: int, shape: tuple[int, ...
         map take the value of the nearest edge cell (see :func:`window_inside`).
     """
     terms = [
-        (position.clamp(0, size - 1) * stride).view(view)
+        (position.clamp(0, size - 1) * stride).unflatten(-1, view)
         for position, size, stride, view in _window_axes(cell, radius, shape)
     ]
     return flat.gather(-1, sum(terms[1:], terms[0]).flatten(-len(shape)))
@@ -86,16 +87,17 @@ def gather_window(flat: Tensor, cell: Tensor, radius: int, shape: tuple[int, ...
 
 def window_inside(cell: Tensor, radius: int, shape: tuple[int, ...]) -> Tensor:
     """``(..., P)`` boolean: which cells of the window of :func:`gather_window` lie on the map."""
-    masks = [((position >= 0) & (position < size)).view(view) for position, size, _, view in _window_axes(
+    masks = [((position >= 0) & (position < size)).unflatten(-1, view) for position, size, _, view in _window_axes(
         cell, radius, shape)]
     return functools.reduce(torch.logical_and, masks).flatten(-len(shape))
 
 
 def _window_axes(cell: Tensor, radius: int, shape: tuple[int, ...]):
-    """Per point-order axis: positions ``(..., 2r+1)`` along it, its size, flat stride, and the view that
+    """Per point-order axis: positions ``(..., 2r+1)`` along it, its size, flat stride, and the window shape that
     broadcasts it over the window (axis 0, x, is the window's last array dimension)."""
     ndim = len(shape)
     steps = torch.arange(-radius, radius + 1, device=cell.device)
     for axis, (size, stride) in enumerate(zip(reversed(shape), point_strides(shape), strict=True)):
-        view = (*cell.shape[:-1], *[2 * radius + 1 if d == ndim - 1 - axis else 1 for d in range(ndim)])
+        # window dimensions only (unflatten keeps the leading sizes symbolic for a dynamic-batch ONNX export)
+        view = tuple(2 * radius + 1 if d == ndim - 1 - axis else 1 for d in range(ndim))
         yield cell[..., axis, None] + steps, size, stride, view

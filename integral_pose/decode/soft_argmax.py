@@ -2,21 +2,41 @@
 
 Coordinates are heatmap pixels, point order (x, y[, z]); see :mod:`integral_pose.coords`. The bias and its
 closed form are derived in :mod:`integral_pose.bias`.
+
+Two entry points share one implementation: :func:`soft_argmax`, validated, for decoding, and :func:`integrate`,
+the training hot path (no validation, no host synchronisation, a closed-form backward for the global forms).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-from integral_pose._checks import check_heatmaps, check_positive, shape_str
+from integral_pose._checks import check_finite, check_heatmaps, check_positive, shape_str
+from integral_pose.coords import grid_mean, on_map
 from integral_pose.decode._peaks import compute_dtype, gather_window, offset_grid, peak, window_inside
 
-# Exponents above this are shifted down before exp, so that weights and their sums stay finite.
+# Exponents above this are shifted down to it before the exponential, so that weights and sums stay finite.
 _EXPONENT_LIMIT = 50.0
 _LOG2_E = 1.0 / math.log(2.0)
+
+
+class Integral(NamedTuple):
+    """What :func:`integrate` returns; every field has the leading shape ``(...)`` of the heatmaps."""
+
+    coords: Tensor
+    """``(..., ndim)`` as (x, y[, z]) in heatmap pixels; where ``valid`` is False, the argmax cell, detached."""
+    valid: Tensor
+    """``(...)`` bool: False where the compensated total weight is not positive or the location is off the map."""
+    peak: Tensor
+    """``(...)`` the peak logit of each map (of the map, not of the window, for the local form), detached."""
+    total: Tensor
+    """``(...)`` the total weight, detached, for logging: ``sum exp(beta (H - peak))`` (plain), ``sum exp(beta H) - 1``
+    (compensated) divided by ``exp(beta peak - 50)`` where ``beta peak > 50``; over the window for the local form."""
 
 
 def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, window: int | None = None,
@@ -51,13 +71,19 @@ def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, wi
       training target) with ``beta`` about 0.25 is what the bias study measures as best (see
       :mod:`integral_pose.bias`).
 
-    Sums are accumulated in at least float32, every exponent is shifted so that nothing overflows for
-    ``beta * H`` up to 1e4 and beyond, and the compensation subtracts the background mass cell by cell
-    (``exp(beta * H) - 1`` per cell, exact where the logit is exactly 0), never as ``C - n`` after summing.
+    Sums are accumulated in at least float32. Exponents are taken relative to the peak (or, compensated, shifted
+    only where ``beta * peak`` exceeds 50), so values and gradients stay finite for any finite logits and any
+    ``beta``: a ``beta`` beyond the largest number of the compute dtype acts as that number, the hard-argmax
+    limit. The compensation never forms ``C - n`` after summing: each cell weighs ``expm1(beta * H)`` (exact
+    where the logit is exactly 0, and without cancellation at small ``beta * H``).
+
+    Validity is not returned here: see :func:`integrate`, which returns the same coordinates with a ``valid``
+    mask, the peak and the total weight.
 
     Args:
         heatmaps: logits, ``(..., H, W)``, or ``(..., D, H, W)`` with ``ndim=3``. Floating point.
-        beta: multiplies the logits before the softmax; > 0.
+        beta: multiplies the logits before the softmax; > 0. It is ``1 / temperature`` of kornia 0.9's
+            ``spatial_soft_argmax2d``, which divides by its temperature (see docs/decoders.md).
         debias: remove the background bias, see above.
         window: radius ``r >= 1`` of the local window, with ``2r + 1`` no larger than any spatial size;
             None uses the whole map.
@@ -78,17 +104,58 @@ def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, wi
         >>> soft_argmax(hm, debias=True)
         tensor([2., 1.])
     """
-    check_heatmaps(heatmaps, ndim)
+    check_heatmaps(heatmaps, ndim, finite=False)
     check_positive("beta", beta)
     shape = tuple(heatmaps.shape[-ndim:])
     if window is not None:
         _check_window(window, shape)
-    flat = heatmaps.flatten(-ndim).to(compute_dtype(heatmaps.dtype))
-    if window is None:
-        coords, scores = _global(flat, shape, beta, debias)
-    else:
-        coords, scores = _local(flat, shape, beta, debias, window)
-    return (coords, scores) if return_scores else coords
+    flat = _flatten(heatmaps, ndim)
+    top, cell = _peak(flat, shape, need_cell=debias or window is not None)
+    check_finite(heatmaps, "heatmaps", maxima=top)
+    out = _decode(flat, shape, beta, debias, window, top, cell)
+    return (out.coords, out.peak) if return_scores else out.coords
+
+
+def integrate(heatmaps: Tensor, *, beta: float | Tensor, debias: bool = False, window: int | None = None,
+              ndim: int = 2) -> Integral:
+    """The decoders of :func:`soft_argmax` for training losses: no validation, no host synchronisation.
+
+    Computes what ``soft_argmax(heatmaps, beta=beta, debias=debias, window=window, ndim=ndim)`` computes, and
+    returns with it where the result is defined, the peak logit and the total weight. Nothing is checked and
+    nothing is read back to the host, so a training step stays asynchronous on a GPU; the caller passes what
+    :func:`soft_argmax` would accept (NaN in, NaN out).
+
+    The global forms (``window=None``) have a closed-form backward: with weights ``w_i`` (``exp(beta H_i)``, or
+    ``exp(beta H_i) - 1`` compensated), ``J = sum w_i x_i / sum w_i`` and
+    ``dJ / dH_i = beta exp(beta H_i) (x_i - J) / sum w_i`` (the derivative of ``exp(beta H) - 1`` is
+    ``exp(beta H)``, not the weight), computed in one pass over the maps from the saved weights. It supports
+    one backward (no double backward). ``beta`` is a constant: no gradient flows to a tensor ``beta``.
+    Where ``valid`` is False the coordinates are the argmax cell and carry no gradient.
+
+    Args:
+        heatmaps: logits, ``(..., H, W)``, or ``(..., D, H, W)`` with ``ndim=3``. Floating point, finite.
+        beta: > 0, a number or a 0-dim tensor (detached; moved to the heatmaps' device and dtype).
+        debias: the compensated form, see :func:`soft_argmax`.
+        window: radius ``r`` of the local form, ``2r + 1`` no larger than any spatial size; None: global.
+        ndim: number of trailing spatial dimensions, 2 or 3.
+
+    Returns:
+        :class:`Integral` ``(coords, valid, peak, total)``: ``(..., ndim)`` heatmap pixels as (x, y[, z]) (float32
+        for half-precision input, else the input dtype), then ``(...)`` each. ``valid`` is all True for plain
+        soft-argmax; compensated, False where the total weight is not positive or the location is off the map
+        (global) or every weight in the window is 0 (local).
+
+    Example:
+        >>> hm = torch.zeros(2, 5, 7); hm[0, 1, 2] = 2.0   # the second map is flat: no mass above 0
+        >>> out = integrate(hm, beta=1.0, debias=True)
+        >>> out.coords, out.valid
+        (tensor([[2., 1.],
+                [0., 0.]]), tensor([ True, False]))
+    """
+    shape = tuple(heatmaps.shape[-ndim:])
+    flat = _flatten(heatmaps, ndim)
+    top, cell = _peak(flat, shape, need_cell=debias or window is not None)
+    return _decode(flat, shape, beta, debias, window, top, cell)
 
 
 def _check_window(window: int, shape: tuple[int, ...]) -> None:
@@ -100,48 +167,154 @@ def _check_window(window: int, shape: tuple[int, ...]) -> None:
         )
 
 
-def _global(flat: Tensor, shape: tuple[int, ...], beta: float, debias: bool) -> tuple[Tensor, Tensor]:
-    """Soft-argmax over whole maps. ``flat (..., N) -> (coords (..., ndim), peak values (...))``."""
-    top = flat.detach().amax(dim=-1, keepdim=True)
-    # Shift the exponent by the maximum (plain) or only as far as overflow requires (compensated: the
-    # weights exp(z) - 1 are not invariant to a shift, so the shift's factor is divided out exactly below).
-    shift = (beta * top).clamp(min=_EXPONENT_LIMIT) - _EXPONENT_LIMIT if debias else beta * top
-    # exp2 is the fast vectorised exponential on CPU; exp(z) = exp2(z / ln 2).
-    weights = torch.add(-shift * _LOG2_E, flat, alpha=beta * _LOG2_E).exp2_()
-    if debias:
-        background = torch.exp(-shift)  # what a logit of 0 weighs after the shift
-        weights = weights - background if weights.requires_grad else weights.sub_(background)
-    total, centred = _moments(weights, shape)
-    coords = centred / _positive_or_one(total).unsqueeze(-1) + _grid_centre(shape, flat)
-    if debias:
-        half_extent = torch.tensor([n / 2 for n in reversed(shape)], dtype=coords.dtype, device=coords.device)
-        off_map = ((coords - _grid_centre(shape, flat)).abs() > half_extent).any(dim=-1)
-        coords = _argmax_where((total <= 0) | off_map, coords, flat, shape)
-    return coords, top.squeeze(-1)
+def _flatten(heatmaps: Tensor, ndim: int) -> Tensor:
+    return heatmaps.flatten(-ndim).to(compute_dtype(heatmaps.dtype))
 
 
-def _local(flat: Tensor, shape: tuple[int, ...], beta: float, debias: bool, radius: int) -> tuple[Tensor, Tensor]:
-    """Soft-argmax inside a window around the argmax. ``flat (..., N) -> (coords (..., ndim), peaks (...))``."""
+def _peak(flat: Tensor, shape: tuple[int, ...], need_cell: bool) -> tuple[Tensor, Tensor | None]:
+    """The maximum ``(...)`` of each map, detached, and its argmax cell ``(..., ndim)`` where needed."""
+    if not need_cell:
+        return flat.detach().amax(dim=-1), None
     _, cell, top = peak(flat.detach(), shape)
+    return top, cell
+
+
+def _decode(flat: Tensor, shape: tuple[int, ...], beta: float | Tensor, debias: bool, window: int | None,
+            top: Tensor, cell: Tensor | None) -> Integral:
+    beta = _as_beta(beta, flat)
+    if window is not None:
+        return _local(flat, shape, beta, debias, window, top, cell)
+    if torch.is_grad_enabled() and flat.requires_grad:
+        coords, total = _GlobalExpectation.apply(flat, top, beta, debias, shape)
+    else:
+        coords, total, _ = _global(flat, top, beta, debias, shape)
+    if not debias:
+        return Integral(coords, torch.ones_like(top, dtype=torch.bool), top, total)
+    valid = (total > 0) & on_map(coords.detach(), shape)
+    coords = torch.where(valid.unsqueeze(-1), coords, cell.to(coords.dtype))
+    return Integral(coords, valid, top, total)
+
+
+def _as_beta(beta: float | Tensor, like: Tensor) -> float | Tensor:
+    """``beta`` as the compute dtype can hold it, capped at the dtype's largest finite value (beyond it, the
+    hard-argmax limit). A tensor is detached and cast but left on its device: a 0-dim CPU tensor enters GPU
+    arithmetic as a scalar, where copying it over would wait for the GPU."""
+    largest = torch.finfo(like.dtype).max
+    if isinstance(beta, Tensor):
+        return beta.detach().to(dtype=like.dtype).clamp(max=largest)
+    return min(float(beta), largest)
+
+
+def _zero_level(top: Tensor, level: Tensor | float, beta: float | Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Where to take exponents from, for the compensated weights ``exp(beta (H - level)) - 1``.
+
+    Returns ``(origin, start, correction)``, each ``(..., 1)``: the weight of a cell is
+    ``expm1(start + beta (H - origin)) + correction``, which equals ``exp(beta (H - level) - s) - exp(-s)``:
+    the weight divided by ``exp(s)`` with ``s = max(beta (top - level) - 50, 0)``. Without a shift (``s = 0``)
+    ``origin = level``, ``start = correction = 0``: the weight is ``expm1(beta (H - level))``, exact to rounding
+    at any size. With one, exponents are taken from the peak itself (``origin = top``, ``start = 50``), so that
+    ``H - top`` is exact near the peak and the peak's exponent is exactly 50 however large ``beta * H`` is.
+    """
+    excess = beta * (top - level)
+    shifted = excess > _EXPONENT_LIMIT
+    origin = torch.where(shifted, top, level)
+    start = torch.where(shifted, _EXPONENT_LIMIT, 0.0).to(top.dtype)
+    correction = -torch.expm1(-(excess - _EXPONENT_LIMIT).clamp(min=0))
+    return origin.unsqueeze(-1), start.unsqueeze(-1), correction.unsqueeze(-1)
+
+
+def _global(flat: Tensor, top: Tensor, beta: float | Tensor, debias: bool,
+            shape: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """Soft-argmax over whole maps: ``(coords (..., ndim), total (...), weights (..., N))``.
+
+    The forward pass of :class:`_GlobalExpectation`, and the whole computation where no gradient is needed
+    (inference, and ONNX export, which cannot trace a custom autograd function).
+    """
+    if debias:
+        origin, start, correction = _zero_level(top, 0.0, beta)
+        # expm1(start + beta (H - origin)) in place on one temporary; H - origin is exact near the peak.
+        weights = torch.sub(flat, origin).mul_(beta).add_(start).expm1_()
+    else:
+        # exp(beta (H - top)) as exp2: the vectorised exponential on CPU; H - top is exact near the peak.
+        scale = beta * _LOG2_E
+        scale = scale.clamp(max=torch.finfo(flat.dtype).max) if isinstance(scale, Tensor) else min(
+            scale, torch.finfo(flat.dtype).max)
+        weights = torch.sub(flat, top.unsqueeze(-1)).mul_(scale).exp2_()
+        correction = None
+    total, moments = _moments(weights, shape)
+    if debias:
+        # The uniform correction adds n * correction to the total and nothing to the moments about the grid
+        # mean. It is 0 unless the exponents were shifted, and then negligible against a peak of exp(50).
+        total = total + flat.shape[-1] * correction.squeeze(-1)
+    offset = moments / _positive_or_one(total).unsqueeze(-1)
+    # + the grid mean, axis by axis as plain numbers (a tensor built from them would be a copy to the GPU).
+    coords = torch.stack([offset[..., a] + c for a, c in enumerate(grid_mean(shape))], dim=-1)
+    return coords, total, weights
+
+
+class _GlobalExpectation(torch.autograd.Function):
+    """Soft-argmax over whole maps with its closed-form backward.
+
+    Forward: ``(flat (..., N), top (...), beta, debias, shape) -> (coords (..., ndim), total (...))``. Only
+    ``coords`` is differentiable, with respect to ``flat``.
+    """
+
+    @staticmethod
+    def forward(ctx, flat: Tensor, top: Tensor, beta: float | Tensor, debias: bool, shape: tuple[int, ...]):
+        coords, total, weights = _global(flat, top, beta, debias, shape)
+        ctx.save_for_backward(weights, coords, total)
+        ctx.beta, ctx.debias, ctx.shape = beta, debias, shape
+        ctx.mark_non_differentiable(total)
+        return coords, total
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_coords: Tensor, _grad_total: Tensor):
+        # d J_a / d H_i = beta * d_i * (x_a,i - J_a) / total, with d_i = exp(beta H_i) shift-scaled: the
+        # weight itself (plain) or the weight + 1 (compensated: the saved expm1 values). Per axis a the factor
+        # beta / total * g_a * (x_a - J_a) is a vector along that axis only; their sum is the map to multiply by.
+        weights, coords, total = ctx.saved_tensors
+        shape, ndim = ctx.shape, len(ctx.shape)
+        factor = (ctx.beta / _positive_or_one(total)).unsqueeze(-1) * grad_coords  # (..., ndim)
+        # Only absurd ranges (beta near the dtype's limit over a tiny total) reach inf here: 0 * inf (a zero
+        # upstream gradient, as on every fallback map) is 0, and the rest is capped so that the field below,
+        # |x - J| <= n times this per axis, stays finite.
+        cap = torch.finfo(weights.dtype).max / (2 * ndim * max(shape))
+        factor = torch.nan_to_num(factor, nan=0.0).clamp_(-cap, cap)
+        lead = weights.shape[:-1]
+        field = None
+        for axis, n in enumerate(reversed(shape)):
+            line = torch.arange(n, dtype=weights.dtype, device=weights.device) - coords[..., axis, None]
+            line = line.mul_(factor[..., axis, None])
+            view = (*lead, *[n if d == ndim - 1 - axis else 1 for d in range(ndim)])
+            field = line.view(view) if field is None else field + line.view(view)
+        maps = weights.view(*lead, *shape)
+        grad = torch.addcmul(field, maps, field, out=field) if ctx.debias else field.mul_(maps)
+        return grad.flatten(-ndim), None, None, None, None
+
+
+def _local(flat: Tensor, shape: tuple[int, ...], beta: float | Tensor, debias: bool, radius: int, top: Tensor,
+           cell: Tensor) -> Integral:
+    """Soft-argmax inside a window around the argmax (ordinary autograd: the window is small)."""
     offsets = offset_grid(radius, len(shape), flat.device)
     values, inside = gather_window(flat, cell, radius, shape), window_inside(cell, radius, shape)
     if debias:
         ring = inside & (offsets.abs().amax(dim=-1) == radius)
-        background = values.masked_fill(~ring, -torch.inf).amax(dim=-1, keepdim=True)
-        exponent = beta * (values - background)
-        shift = (exponent.detach().amax(dim=-1, keepdim=True) - _EXPONENT_LIMIT).clamp(min=0)
-        weights = (torch.expm1(exponent - shift) + -torch.expm1(-shift)).clamp(min=0)
+        background = values.masked_fill(~ring, -torch.inf).amax(dim=-1)
+        origin, start, correction = _zero_level(top, background, beta)
+        weights = (torch.expm1(start + beta * (values - origin)) + correction).clamp(min=0)
     else:
         weights = torch.exp(beta * (values - top.unsqueeze(-1)))
     weights = weights * inside
     total = weights.sum(dim=-1)
+    valid = total > 0
     mean_offset = (weights @ offsets.to(weights.dtype)) / _positive_or_one(total).unsqueeze(-1)
-    coords = torch.where((total > 0).unsqueeze(-1), cell + mean_offset, cell.to(weights.dtype))
-    return coords, top
+    coords = torch.where(valid.unsqueeze(-1), cell + mean_offset, cell.to(weights.dtype))
+    return Integral(coords, valid, top, total.detach())
 
 
 def _moments(weights: Tensor, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-    """Total weight and first moments about the grid centre.
+    """Total weight and first moments about the grid mean.
 
     Args:
         weights: ``(..., N)``, the flattened maps.
@@ -162,22 +335,9 @@ def _moments(weights: Tensor, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
 
 def _positive_or_one(total: Tensor) -> Tensor:
     """The total weight where it is positive, 1 elsewhere: a divisor whose gradient stays finite."""
-    return torch.where(total > 0, total, torch.ones_like(total))
+    return torch.where(total > 0, total, total.detach() * 0 + 1)  # not ones_like: an ONNX trace fixes its shape
 
 
 def _centred_axis(n: int, like: Tensor) -> Tensor:
-    """``(n,)`` pixel coordinates of one axis minus their mean ``(n - 1) / 2``."""
-    return torch.arange(n, dtype=like.dtype, device=like.device) - (n - 1) / 2
-
-
-def _grid_centre(shape: tuple[int, ...], like: Tensor) -> Tensor:
-    """``(ndim,)``: the mean pixel coordinate ``((W - 1) / 2, (H - 1) / 2[, (D - 1) / 2])``."""
-    return torch.tensor([(n - 1) / 2 for n in reversed(shape)], dtype=like.dtype, device=like.device)
-
-
-def _argmax_where(undefined: Tensor, coords: Tensor, flat: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Replace ``coords (..., ndim)`` by the argmax cell where ``undefined (...)`` holds."""
-    if not bool(undefined.any()):
-        return coords
-    _, cell, _ = peak(flat.detach(), shape)
-    return torch.where(undefined.unsqueeze(-1), cell.to(coords.dtype), coords)
+    """``(n,)`` pixel coordinates of one axis minus their mean (:func:`integral_pose.coords.grid_mean`)."""
+    return torch.arange(n, dtype=like.dtype, device=like.device) - grid_mean((n,))[0]
