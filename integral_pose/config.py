@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from integral_pose.data.augment import Augmentation
 from integral_pose.methods import Method
 
 if sys.version_info >= (3, 11):
@@ -28,24 +29,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["AugmentConfig", "Config", "DataConfig", "ModelConfig", "TrainConfig", "config_path", "load_config",
+__all__ = ["Config", "DataConfig", "ModelConfig", "TrainConfig", "config_path", "load_config",
            "shipped_configs", "to_dict"]
 
 SHIPPED = Path(__file__).resolve().parent / "configs"
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Training augmentation (see :class:`integral_pose.data.augment.Augmentation`); ``enabled = false`` turns
-    it off."""
-
-    enabled: bool = True
-    flip_prob: float = 0.5
-    scale_factor: float = 0.35
-    rotation_factor: float = 45.0
-    rotation_prob: float = 0.6
-    half_body_prob: float = 0.3
-    half_body_min_keypoints: int = 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +47,8 @@ class DataConfig:
         input_size: ``(H, W)`` of the crop; the heatmap is ``input_size / model stride``.
         sigma: Gaussian target standard deviation, heatmap pixels.
         workers: DataLoader worker processes.
+        augment: augment the training crops with ``augmentation`` (``[data.augmentation]``, see
+            :class:`integral_pose.data.augment.Augmentation`).
     """
 
     root: str = "data/synth"
@@ -69,7 +58,8 @@ class DataConfig:
     input_size: tuple[int, int] = (256, 192)
     sigma: float = 2.0
     workers: int = 2
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: bool = True
+    augmentation: Augmentation = field(default_factory=Augmentation)
 
     def annotations(self, split: str) -> Path:
         return Path(self.root) / "annotations" / f"person_keypoints_{split}.json"

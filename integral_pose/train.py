@@ -118,7 +118,6 @@ def _start_process(device: str) -> _Process:
 
 
 def _datasets(config: Config):
-    from integral_pose.data.augment import Augmentation
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.dataset import TopDownDataset
     from integral_pose.data.spec import KeypointSpec
@@ -130,11 +129,7 @@ def _datasets(config: Config):
     stride = 4
     heatmap_size = (data.input_size[0] // stride, data.input_size[1] // stride)
     options = dict(input_size=data.input_size, heatmap_size=heatmap_size, sigma=data.sigma, seed=config.train.seed)
-    aug = data.augment
-    augment = None if not aug.enabled else Augmentation(
-        flip_prob=aug.flip_prob, scale_factor=aug.scale_factor, rotation_factor=aug.rotation_factor,
-        rotation_prob=aug.rotation_prob, half_body_prob=aug.half_body_prob,
-        half_body_min_keypoints=aug.half_body_min_keypoints)
+    augment = data.augmentation if data.augment else None
     train_set = TopDownDataset(loaded[data.train_split], augment=augment, **options)
     val_set = TopDownDataset(loaded[data.val_split], **options)
     return train_set, val_set

@@ -25,12 +25,12 @@ def test_defaults_and_sections(tmp_path):
 
 def test_overrides_are_toml_values_or_strings(tmp_path):
     config = load_config(None, ["data.input_size=[128, 96]", "method.window=3", "model.backbone=resnet18",
-                                "train.clip_grad=none", "data.augment.enabled=false"], check_paths=False)
+                                "train.clip_grad=none", "data.augment=false"], check_paths=False)
     assert config.data.input_size == (128, 96)
     assert config.method.window == 3
     assert config.model.backbone == "resnet18"
     assert config.train.clip_grad is None
-    assert config.data.augment.enabled is False
+    assert config.data.augment is False
 
 
 @pytest.mark.parametrize(("text", "match"), [
@@ -41,7 +41,8 @@ def test_overrides_are_toml_values_or_strings(tmp_path):
     ("[train]\nepochs = 0\n", r"train\.epochs: expected a number > 0"),
     ("[train]\nschedule = 'linear'\n", r"train\.schedule: expected one of 'cosine', 'step'"),
     ("[data]\ninput_size = [256]\n", r"data\.input_size: expected 2 values"),
-    ("[data.augment]\nflip_prob = true\n", r"data\.augment\.flip_prob: expected a number"),
+    ("[data.augmentation]\nflip_prob = true\n", r"data\.augmentation\.flip_prob: expected a number"),
+    ("[data.augmentation]\nflip_prob = 2.0\n", r"data\.augmentation\.flip_prob: expected a probability"),
     ("[method]\nkind = 'dsnt'\n", r"method\.kind: expected one of 'detection'"),
     ("[method]\nbeta = -1\n", r"method\.beta: expected a number > 0"),
     ("train = 3\n", r"train: expected a table"),

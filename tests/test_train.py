@@ -67,7 +67,7 @@ METHODS = {
 @pytest.mark.parametrize("kind", METHODS)
 def test_each_method_overfits_a_few_people(handful, tmp_path, kind):
     out = tmp_path / kind
-    options = _options(handful, out, *METHODS[kind], "data.augment.enabled=false", "train.epochs=150",
+    options = _options(handful, out, *METHODS[kind], "data.augment=false", "train.epochs=150",
                        "train.batch_size=8", "train.lr=1e-2", "train.warmup_steps=5", "train.log_every=1",
                        "train.seed=0")
     config = load_config(None, options)
