@@ -15,7 +15,7 @@ $(BIN)/integral-pose: pyproject.toml
 	touch $@
 
 demo: $(BIN)/integral-pose
-	$(BIN)/integral-pose bias --out runs/bias
+	$(BIN)/integral-pose demo --out runs/demo
 
 test: $(BIN)/integral-pose
 	$(BIN)/ruff check .
