@@ -474,7 +474,7 @@ def export(checkpoint: Path, onnx_path: Path, float_input: bool, check: bool) ->
 @click.option("--minutes", type=click.FloatRange(0.1, 10_000), default=15.0, show_default=True,
               help="Wall-time budget on two CPU cores; it sets the dataset size and the (equal) training steps.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="cuda trains HRNet-W32 at 256x192 instead of the small backbone at 128x96.")
+              help="cuda trains HRNet-W32 at 256x192 instead of the small backbone at 64x48.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 def demo(out: Path, minutes: float, device: str, no_progress: bool) -> None:
     """The four methods compared on synthetic people: generate data, train detection, integral, compensated and

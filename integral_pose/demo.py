@@ -66,7 +66,7 @@ def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
                         epochs=max(2, round(4 * minutes / 15)), batch_size=64, device="cuda")
     scale = minutes / 15.0
     images = int(min(3000, max(300, 1500 * math.sqrt(scale))))
-    return DemoPlan(images=images, image_size=(160, 160), backbone="small", input_size=(128, 96),
+    return DemoPlan(images=images, image_size=(160, 160), backbone="small", input_size=(64, 48),
                     epochs=max(2, round(10 * math.sqrt(scale))), batch_size=32, device="cpu")
 
 
@@ -357,11 +357,14 @@ def _draw_examples(configs: dict[str, Config], val, results: dict, path: Path, c
     for row, (kind, result) in enumerate(results.items()):
         for col, image_id in enumerate(image_ids):
             ax = axes[row][col]
-            ax.imshow(read_rgb(val.image_path(image_id)))
+            image = read_rgb(val.image_path(image_id))
+            ax.imshow(image)
             for i in np.flatnonzero(result.image_ids == image_id):
                 keypoints = result.keypoints[i].copy()
                 keypoints[:, 2] = np.where(keypoints[:, 2] > 0.2, 2.0, 1.0)
                 _draw_person(ax, val.spec, keypoints, None)
+            ax.set_xlim(-0.5, image.shape[1] - 0.5)
+            ax.set_ylim(image.shape[0] - 0.5, -0.5)
             ax.axis("off")
             if col == 0:
                 ax.set_title(kind, fontsize=9, loc="left")
