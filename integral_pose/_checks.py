@@ -22,6 +22,16 @@ def check_ndim(ndim: int) -> None:
         raise ValueError(f"ndim: expected 2 or 3, got {ndim!r}")
 
 
+MAX_SIGMA = 64.0  # heatmap pixels; a wider Gaussian is flat on any map a network produces
+
+
+def check_sigma(sigma: float, name: str = "sigma") -> None:
+    """``sigma`` in ``(0, MAX_SIGMA]`` heatmap pixels, else ValueError naming it."""
+    check_positive(name, sigma)
+    if sigma > MAX_SIGMA:
+        raise ValueError(f"{name}: expected at most {MAX_SIGMA:g} heatmap pixels, got {sigma!r}")
+
+
 def check_positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")

@@ -113,7 +113,8 @@ def test_module_equals_function():
         (torch.zeros(0, 5), {}, r"heatmaps: spatial dimensions must be non-empty, got shape \(0, 5\)"),
         (torch.tensor([[float("nan"), 1.0]]), {}, "heatmaps: expected finite values, got 1 NaN or Inf of 2"),
         (torch.zeros(4, 5), {"refine": "udp"}, "refine: expected one of None, 'quarter', 'dark', got 'udp'"),
-        (torch.zeros(4, 5), {"refine": "dark", "blur_sigma": -1.0}, "blur_sigma: expected a finite number >= 0"),
+        (torch.zeros(4, 5), {"refine": "dark", "blur_sigma": -1.0}, r"blur_sigma: expected a number in \[0, 64\]"),
+        (torch.zeros(4, 5), {"refine": "dark", "blur_sigma": 1e9}, r"blur_sigma: expected a number in \[0, 64\]"),
     ],
 )
 def test_bad_input(heatmaps, kwargs, message):

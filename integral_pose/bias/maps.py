@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from integral_pose.coords import map_extent
+from integral_pose.data.targets import sample_gaussians
 
 
 def gaussian_maps(shape: Sequence[int], centres: Tensor, sigmas: Tensor | float, amplitudes: Tensor | float = 1.0,
@@ -37,16 +38,11 @@ def gaussian_maps(shape: Sequence[int], centres: Tensor, sigmas: Tensor | float,
         >>> gaussian_maps((1, 3), torch.tensor([[1.0, 0.0]]), 1.0)[0, 0, :].round(decimals=4)
         tensor([0.6065, 1.0000, 0.6065], dtype=torch.float64)
     """
-    height, width = shape
     centres = centres.to(dtype)
     n = centres.shape[0]
     sigmas = torch.as_tensor(sigmas, dtype=dtype).expand(n)
     amplitudes = torch.as_tensor(amplitudes, dtype=dtype).expand(n)
-    xs = torch.arange(width, dtype=dtype) - centres[:, :1]  # (N, W)
-    ys = torch.arange(height, dtype=dtype) - centres[:, 1:]  # (N, H)
-    two_var = 2 * sigmas.unsqueeze(-1) ** 2
-    gx, gy = torch.exp(-(xs**2) / two_var), torch.exp(-(ys**2) / two_var)
-    return amplitudes.view(n, 1, 1) * gy.unsqueeze(-1) * gx.unsqueeze(-2)
+    return amplitudes.view(n, 1, 1) * sample_gaussians(centres, shape, sigmas)
 
 
 def position_grid(shape: Sequence[int], step: float) -> Tensor:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from integral_pose.coords import heatmap_to_input, strides
+from integral_pose.coords import grid_mean, heatmap_to_input, strides
 from integral_pose.data._limits import check_size
 
 __all__ = [
@@ -106,7 +106,7 @@ def crop_matrix(
     a = np.array([[sx * cos, sx * sin], [-sy * sin, sy * cos]])
     if flip:
         a[0] = -a[0]
-    out_centre = np.array([(w_in - 1) / 2, (h_in - 1) / 2])
+    out_centre = np.array(grid_mean(input_size))
     t = out_centre - a @ np.asarray(centre, dtype=np.float64)
     return np.concatenate([a, t[:, None]], axis=1)
 

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from integral_pose._checks import check_positive
+from integral_pose._checks import check_positive, check_sigma
 from integral_pose.coords import input_to_heatmap, strides
 from integral_pose.data._limits import check_seed, check_size
 from integral_pose.data.augment import (
@@ -43,7 +43,7 @@ from integral_pose.data.crop import (
     invert_affine,
     warp_crop,
 )
-from integral_pose.data.targets import check_sigma, gaussian_heatmaps, keypoint_weights
+from integral_pose.data.targets import gaussian_heatmaps, keypoint_weights
 
 __all__ = ["TopDownDataset", "make_loader", "read_rgb"]
 

@@ -22,21 +22,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from integral_pose._checks import check_positive
+from integral_pose._checks import check_sigma
 from integral_pose.coords import map_extent, on_map
 
 Array = TypeVar("Array", Tensor, np.ndarray)
 
-__all__ = ["MAX_SIGMA", "border_distance", "gaussian_heatmaps", "keypoint_weights"]
+__all__ = ["border_distance", "gaussian_heatmaps", "keypoint_weights", "sample_gaussians"]
 
-MAX_SIGMA = 64.0  # heatmap pixels; a wider Gaussian is flat on any map a network produces
-
-
-def check_sigma(sigma: float) -> None:
-    """``sigma`` in ``(0, MAX_SIGMA]``, else ValueError naming it."""
-    check_positive("sigma", sigma)
-    if sigma > MAX_SIGMA:
-        raise ValueError(f"sigma: expected at most {MAX_SIGMA:g} heatmap pixels, got {sigma!r}")
 
 
 def _cast(mask: Array, like: Array) -> Array:
@@ -108,8 +100,25 @@ def gaussian_heatmaps(coords: Array, weights: Array, heatmap_size: Sequence[int]
         ``(..., K, H, W)`` in the dtype of ``coords``.
     """
     check_sigma(sigma)
-    h, w = heatmap_size
-    exp = torch.exp if isinstance(coords, Tensor) else np.exp
-    gx = exp(-((_arange(w, coords) - coords[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., K, W)
-    gy = exp(-((_arange(h, coords) - coords[..., 1:2]) ** 2) / (2 * sigma**2))  # (..., K, H)
-    return gy[..., :, None] * gx[..., None, :] * _cast(weights > 0, coords)[..., None, None]
+    return sample_gaussians(coords, heatmap_size, sigma) * _cast(weights > 0, coords)[..., None, None]
+
+
+def sample_gaussians(centres: Array, shape: Sequence[int], sigma: float | Array) -> Array:
+    """Isotropic Gaussians of peak 1 sampled at pixel centres: the one sampler of targets and synthetic maps.
+
+    ``G[..., i, j] = exp(-((j - x)^2 + (i - y)^2) / (2 sigma^2))``, separable and untruncated; no argument checks.
+
+    Args:
+        centres: ``(..., 2)`` as ``(x, y)`` in pixels.
+        shape: ``(H, W)``.
+        sigma: a number, or ``(...)`` of the same type as ``centres``: one standard deviation per map.
+
+    Returns:
+        ``(..., H, W)`` in the dtype of ``centres``.
+    """
+    h, w = shape
+    exp = torch.exp if isinstance(centres, Tensor) else np.exp
+    two_var = 2 * sigma**2 if isinstance(sigma, (int, float)) else (2 * sigma**2)[..., None]
+    gx = exp(-((_arange(w, centres) - centres[..., 0:1]) ** 2) / two_var)  # (..., W)
+    gy = exp(-((_arange(h, centres) - centres[..., 1:2]) ** 2) / two_var)  # (..., H)
+    return gy[..., :, None] * gx[..., None, :]

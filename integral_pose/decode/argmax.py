@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor
 
-from integral_pose._checks import check_heatmaps
+from integral_pose._checks import MAX_SIGMA, check_heatmaps
 from integral_pose.decode._peaks import compute_dtype, gather_window, peak
 
 REFINEMENTS = (None, "quarter", "dark")
@@ -40,7 +40,7 @@ def argmax(heatmaps: Tensor, refine: str | None = None, ndim: int = 2, *,
         heatmaps: ``(..., H, W)``, or ``(..., D, H, W)`` with ``ndim=3``; floating point.
         refine: ``None``, ``"quarter"`` or ``"dark"``.
         ndim: number of trailing spatial dimensions, 2 or 3.
-        blur_sigma: standard deviation of DARK's smoothing in heatmap pixels, >= 0.
+        blur_sigma: standard deviation of DARK's smoothing in heatmap pixels, in ``[0, 64]`` (the targets' bound).
 
     Returns:
         ``(coords, scores)``: ``(..., ndim)`` in heatmap pixels as (x, y[, z]), and ``(...)`` the maximum
@@ -59,8 +59,8 @@ def argmax(heatmaps: Tensor, refine: str | None = None, ndim: int = 2, *,
     check_heatmaps(heatmaps, ndim)
     if refine not in REFINEMENTS:
         raise ValueError(f"refine: expected one of None, 'quarter', 'dark', got {refine!r}")
-    if isinstance(blur_sigma, bool) or not isinstance(blur_sigma, (int, float)) or not 0 <= blur_sigma < math.inf:
-        raise ValueError(f"blur_sigma: expected a finite number >= 0, got {blur_sigma!r}")
+    if isinstance(blur_sigma, bool) or not isinstance(blur_sigma, (int, float)) or not 0 <= blur_sigma <= MAX_SIGMA:
+        raise ValueError(f"blur_sigma: expected a number in [0, {MAX_SIGMA:g}] heatmap pixels, got {blur_sigma!r}")
     shape = tuple(heatmaps.shape[-ndim:])
     with torch.no_grad():
         flat = heatmaps.detach().flatten(-ndim).to(compute_dtype(heatmaps.dtype))

@@ -71,3 +71,18 @@ def test_numpy_arrays_give_the_same_targets_as_tensors():
     assert isinstance(maps, np.ndarray) and maps.dtype == np.float64
     expected = gaussian_heatmaps(torch.from_numpy(coords), torch.from_numpy(weights), (64, 48), 1.5)
     np.testing.assert_allclose(maps, expected.numpy(), rtol=1e-13, atol=0)  # exp differs in the last ulp
+
+
+def test_one_gaussian_sampler_for_targets_and_bias_maps():
+    from integral_pose.bias.maps import gaussian_maps
+    from integral_pose.data.targets import sample_gaussians
+
+    centres = torch.tensor([[2.25, 1.5], [0.0, 3.0]], dtype=torch.float64)
+    # exp(-((1 - 2.25)^2 + (2 - 1.5)^2) / (2 * 1.5^2)) = exp(-1.8125 / 4.5)
+    assert torch.isclose(sample_gaussians(centres, (4, 5), 1.5)[0, 2, 1], torch.tensor(math.exp(-1.8125 / 4.5),
+                                                                                        dtype=torch.float64))
+    per_map = sample_gaussians(centres, (4, 5), torch.tensor([1.5, 0.5], dtype=torch.float64))
+    assert torch.equal(per_map[0], sample_gaussians(centres[:1], (4, 5), 1.5)[0])
+    assert torch.equal(gaussian_maps((4, 5), centres, torch.tensor([1.5, 0.5]), 2.0), 2.0 * per_map)
+    weights = torch.ones(2, dtype=torch.float64)
+    assert torch.equal(gaussian_heatmaps(centres, weights, (4, 5), 1.5), sample_gaussians(centres, (4, 5), 1.5))
