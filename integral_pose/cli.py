@@ -315,15 +315,14 @@ def _device(name: str) -> str:
 
 
 @main.command("eval")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("config")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--boxes", type=click.Choice(["gt"]), default="gt", show_default=True,
               help="Ground-truth person boxes (default unless --detections is given).")
 @click.option("--detections", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Person-detection results JSON ([{image_id, bbox, score}]) to crop instead of the ground truth.")
 @click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for results.json, metrics.json and subsets/.")
+@out_option("Folder for results.json, metrics.json and subsets/.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the report as JSON on stdout.")
 @click.option("--split", default=None, help="Split to evaluate [default: the config's data.val_split].")
 @click.option("--detection-threshold", type=float, default=0.0, show_default=True,
@@ -333,22 +332,25 @@ def _device(name: str) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value.")
-def eval_command(config: Path, checkpoint: Path, boxes: str, detections: Path | None, flip: bool, out: Path,
+def eval_command(config: str, checkpoint: Path, boxes: str, detections: Path | None, flip: bool, out: Path,
                  as_json: bool, split: str | None, detection_threshold: float, keypoint_score: str, batch_size: int,
                  device: str, overrides: tuple[str, ...]) -> None:
-    """Evaluate CHECKPOINT on the validation split of CONFIG's data: COCO OKS AP, EPE, PCK and sub-benchmarks."""
+    """Evaluate CHECKPOINT on the validation split of CONFIG's data: COCO OKS AP, EPE, PCK and sub-benchmarks.
+
+    CONFIG (a TOML file or a shipped config's name, as for train) names the data, the method that decodes and,
+    for published weights in a foreign format, the backbone."""
     import json
 
     from rich.console import Console
 
     from integral_pose.checkpoints import load_model
-    from integral_pose.config import load_config
+    from integral_pose.config import config_path, load_config
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.spec import KeypointSpec
     from integral_pose.evaluate import evaluate, metrics_table
 
     try:
-        cfg = load_config(config, overrides, check_paths=False)
+        cfg = load_config(config_path(config), overrides, check_paths=False)
         model, cfg = load_model(checkpoint, cfg)
         method = cfg.method
         split = split or cfg.data.val_split

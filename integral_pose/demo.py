@@ -51,6 +51,7 @@ class DemoPlan:
     batch_size: int
     device: str
     seed: int = 0
+    workers: int = 2
 
 
 def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
@@ -67,7 +68,7 @@ def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
     scale = minutes / 15.0
     images = int(min(3000, max(300, 1500 * math.sqrt(scale))))
     return DemoPlan(images=images, image_size=(160, 160), backbone="small", input_size=(64, 48),
-                    epochs=max(2, round(10 * math.sqrt(scale))), batch_size=32, device="cpu")
+                    epochs=max(2, round(6 * math.sqrt(scale))), batch_size=32, device="cpu")
 
 
 def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
@@ -75,18 +76,22 @@ def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
     overrides = [f"data.root={out / 'data'}", f"data.input_size=[{demo.input_size[0]}, {demo.input_size[1]}]",
                  f"model.backbone={demo.backbone}", f"train.epochs={demo.epochs}",
                  f"train.batch_size={demo.batch_size}", f"train.out={out / 'runs' / kind}",
-                 f"train.device={demo.device}", f"train.seed={demo.seed}", "train.val_every=1"]
+                 f"train.device={demo.device}", f"train.seed={demo.seed}", "train.val_every=1",
+                 f"data.workers={demo.workers}"]
     return load_config(SHIPPED / "small" / f"{kind}.toml", overrides)
 
 
 def run_demo(out: str | Path, *, minutes: float = 15.0, device: str = "cpu", progress: bool = True,
-             echo: Callable[[str], None] = print) -> Path:
-    """Run the demo into ``out`` (see the module docstring); returns the path of ``report.md``."""
+             echo: Callable[[str], None] = print, demo: DemoPlan | None = None) -> Path:
+    """Run the demo into ``out`` (see the module docstring); returns the path of ``report.md``.
+
+    ``demo`` replaces the plan that ``minutes`` and ``device`` choose (see :func:`plan`).
+    """
     from integral_pose._files import check_writable_dir
     from integral_pose.data.synth import dataset_is_complete, generate
 
-    out = check_writable_dir(out)
-    demo = plan(minutes, device)
+    out = check_writable_dir(out).resolve()  # the runs' configs name their data by absolute paths
+    demo = demo or plan(minutes, device)
     data = out / "data"
     if dataset_is_complete(data, images=demo.images, seed=demo.seed, image_size=demo.image_size):
         echo(f"reusing the synthetic dataset in {data}")
