@@ -156,3 +156,20 @@ def _peek(path: Path):
         return load_checkpoint(path) if path.exists() else None
     except ValueError:
         return None
+
+
+def test_a_run_logs_validates_and_keeps_its_config(synth, tmp_path):
+    tensorboard = pytest.importorskip("torch.utils.tensorboard", reason="TensorBoard logging needs the tensorboard "
+                                      "package: pip install 'integral-pose[tensorboard]'")
+    assert tensorboard is not None
+    out = tmp_path / "run"
+    config = load_config(None, _options(synth, out, "train.epochs=1", "train.batch_size=4", "train.val_every=1",
+                                        "train.tensorboard=true", "train.log_every=2"))
+    result = train(config, progress=False)
+    epochs = list(csv.DictReader((out / "epochs.csv").open()))
+    assert len(epochs) == 1 and float(epochs[0]["val_EPE"]) > 0 and 0 <= float(epochs[0]["val_AP"]) <= 1
+    assert result.best["epoch"] == 1 and (out / "best.pt").is_file()
+    assert load_config(out / "config.toml") == config
+    assert "epoch 1:" in (out / "train.log").read_text()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert {"step", "epoch", "lr", "loss", "images_per_s"} <= set(next(csv.DictReader((out / "metrics.csv").open())))
