@@ -36,6 +36,10 @@ from integral_pose.config import SHIPPED, Config, load_config
 __all__ = ["KINDS", "DemoPlan", "plan", "run_demo"]
 
 KINDS = ("detection", "integral", "compensated", "combined")
+# Flips and scale only: on a budget of minutes, rotations and half-body crops slowed learning (val EPE after 3
+# epochs: 11.8 px with the full augmentation, 11.0 with this, 10.8 with none).
+_LIGHT_AUGMENTATION = ("data.augmentation.rotation_prob=0.0", "data.augmentation.half_body_prob=0.0",
+                       "data.augmentation.scale_factor=0.25")
 _BOOTSTRAP = 1000
 
 
@@ -68,7 +72,7 @@ def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
     scale = minutes / 15.0
     images = int(min(3000, max(300, 1500 * math.sqrt(scale))))
     return DemoPlan(images=images, image_size=(160, 160), backbone="small", input_size=(64, 48),
-                    epochs=max(2, round(6 * math.sqrt(scale))), batch_size=32, device="cpu")
+                    epochs=max(2, round(12 * math.sqrt(scale))), batch_size=32, device="cpu")
 
 
 def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
@@ -77,7 +81,7 @@ def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
                  f"model.backbone={demo.backbone}", f"train.epochs={demo.epochs}",
                  f"train.batch_size={demo.batch_size}", f"train.out={out / 'runs' / kind}",
                  f"train.device={demo.device}", f"train.seed={demo.seed}", "train.val_every=1",
-                 f"data.workers={demo.workers}"]
+                 f"data.workers={demo.workers}", *_LIGHT_AUGMENTATION]
     return load_config(SHIPPED / "small" / f"{kind}.toml", overrides)
 
 
@@ -251,7 +255,8 @@ def _markdown(demo: DemoPlan, configs, headline, differences, subset_tables, fig
     lines = ["# The four methods on synthetic people", "",
              f"{demo.images} synthetic images ({demo.image_size[0]}x{demo.image_size[1]}), backbone "
              f"`{demo.backbone}` at {demo.input_size[0]}x{demo.input_size[1]}, {demo.epochs} epochs of batch "
-             f"{demo.batch_size} for every method, seed {demo.seed}, device {demo.device}. Evaluated on the val "
+             f"{demo.batch_size} for every method (flips and scale augmentation), seed {demo.seed}, device "
+             f"{demo.device}. Evaluated on the val "
              "split's ground-truth boxes with the flip test. Best in **bold**.", "",
              "| method | AP | AP50 | AP75 | EPE (px) [95% CI] | EPE / box size |",
              "| --- | --- | --- | --- | --- | --- |"]
