@@ -3,7 +3,7 @@
 Importing this module imports click and nothing heavy: each command imports what it needs (torch, matplotlib,
 the data and model code) inside its body, so ``integral-pose --help`` starts fast. A new command is one more
 ``@main.command()`` function below, with its imports inside it; the helpers here (:func:`out_option`,
-:func:`seed_option`, :func:`wide_console`) give every command the same checks.
+:func:`seed_option`, and :func:`integral_pose._console.wide_console`) give every command the same checks.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from integral_pose import __version__
+from integral_pose._console import wide_console
 
 MAX_SEED = 2**32 - 1
 
@@ -48,15 +49,6 @@ def seed_option(help: str, *, default: int | None = 0):
     """``--seed N`` with N from 0 to 2**32 - 1."""
     return click.option("--seed", default=default, show_default=default is not None,
                         type=click.IntRange(0, MAX_SEED), help=help)
-
-
-def wide_console(stderr: bool = False):
-    """A rich Console; where the output is not a terminal (a pipe, a file) it is wide enough that tables are
-    never cut or wrapped at 80 columns."""
-    from rich.console import Console
-
-    console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=10_000)
 
 
 def _fail(error: Exception) -> click.ClickException:
@@ -341,8 +333,6 @@ def eval_command(config: str, checkpoint: Path, boxes: str, detections: Path | N
     for published weights in a foreign format, the backbone."""
     import json
 
-    from rich.console import Console
-
     from integral_pose.checkpoints import load_model
     from integral_pose.config import config_path, load_config
     from integral_pose.data.coco import load_coco_keypoints
@@ -365,7 +355,7 @@ def eval_command(config: str, checkpoint: Path, boxes: str, detections: Path | N
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=1))
     else:
-        Console().print(metrics_table(report))
+        wide_console().print(metrics_table(report))
         click.echo(f"wrote {len(report.files)} files to {out}")
 
 

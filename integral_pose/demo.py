@@ -150,8 +150,7 @@ def _evaluate(config: Config, out: Path, progress: bool, echo) -> dict:
 
 def _report(out: Path, demo: DemoPlan, configs: dict[str, Config], evaluations: dict[str, dict], progress: bool,
             echo) -> Path:
-    from rich.console import Console
-
+    from integral_pose._console import wide_console
     from integral_pose.bias import run_study
     from integral_pose.bias.settings import PRESETS
     from integral_pose.data.coco import load_coco_keypoints
@@ -183,7 +182,7 @@ def _report(out: Path, demo: DemoPlan, configs: dict[str, Config], evaluations: 
     (out / "report.html").write_text(_html(text, out))
     (out / "summary.json").write_text(json.dumps({"plan": demo.__dict__, "headline": headline,
                                                   "differences": differences}, indent=1, allow_nan=False))
-    Console().print(_rich_headline(headline))
+    wide_console().print(_rich_headline(headline))
     return out / "report.md"
 
 
@@ -272,7 +271,8 @@ def _markdown(demo: DemoPlan, configs, headline, differences, subset_tables, fig
     lines += [f"| {d['difference']} | {d['EPE']:+.3f} | [{d['low']:+.3f}, {d['high']:+.3f}] |" for d in differences]
     lines += ["", "Methods:", ""]
     for kind, config in configs.items():
-        options = {k: v for k, v in config.method.__dict__.items() if v != getattr(type(config.method)(), k)}
+        default = type(config.method)()
+        options = {k: v for k, v in config.method.__dict__.items() if k == "kind" or v != getattr(default, k)}
         lines.append(f"- `{kind}`: {', '.join(f'{k}={v}' for k, v in options.items())}")
     lines += ["", "## Sub-benchmarks", ""]
     for table in subset_tables:

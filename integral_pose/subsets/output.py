@@ -4,11 +4,11 @@ folder of markdown, CSV and LaTeX tables and PNG charts."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from rich.console import Console
 
+from integral_pose._console import wide_console
 from integral_pose._files import write_text_atomic
 from integral_pose.subsets.analysis import SubsetReport
 from integral_pose.subsets.plots import plot_report
@@ -29,7 +29,7 @@ def report_tables(report: SubsetReport) -> list[TextTable]:
 
 def print_report(report: SubsetReport, console: Console | None = None) -> None:
     """Print every table of the report; on ``console``, or on stdout at its full width where None."""
-    console = Console(width=None if sys.stdout.isatty() else 10_000) if console is None else console
+    console = wide_console() if console is None else console
     for table in report_tables(report):
         console.print(rich_table(table))
         console.print()
