@@ -15,7 +15,7 @@ import torch
 from integral_pose.config import load_config
 from integral_pose.methods import Method
 from integral_pose.models import build_model
-from integral_pose.train import _datasets
+from integral_pose.train import datasets
 
 FORMS = {
     "exact, no activation": Method(kind="compensated"),
@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     config = load_config(None, [f"data.root={args.data}", "data.input_size=[128, 96]", "data.sigma=1.5"])
-    train_set, _ = _datasets(config)
+    train_set, _ = datasets(config, 4)
     batch = torch.utils.data.default_collate([train_set[i] for i in range(args.samples)])
     print("| form | " + " | ".join(args.backbones) + " |")
     print("| --- |" + " --- |" * len(args.backbones))

@@ -34,7 +34,7 @@ from integral_pose import __version__
 from integral_pose.checkpoints import load_checkpoint, save_checkpoint
 from integral_pose.config import Config, to_dict
 
-__all__ = ["EpochSampler", "TrainResult", "build_model_from_config", "num_keypoints", "train", "validate"]
+__all__ = ["EpochSampler", "TrainResult", "build_model_from_config", "datasets", "num_keypoints", "train", "validate"]
 
 log = logging.getLogger("integral_pose.train")
 
@@ -117,7 +117,8 @@ def _start_process(device: str) -> _Process:
     return _Process(rank, world, torch.device("cpu"))
 
 
-def _datasets(config: Config):
+def datasets(config: Config, stride: int):
+    """The config's train (augmented) and val (plain crops) top-down datasets, heatmaps ``input_size / stride``."""
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.dataset import TopDownDataset
     from integral_pose.data.spec import KeypointSpec
@@ -126,7 +127,6 @@ def _datasets(config: Config):
     spec = KeypointSpec.from_file(data.spec) if data.spec else None
     loaded = {split: load_coco_keypoints(data.annotations(split), image_dir=data.images(split), spec=spec)
               for split in (data.train_split, data.val_split)}
-    stride = 4
     heatmap_size = (data.input_size[0] // stride, data.input_size[1] // stride)
     options = dict(input_size=data.input_size, heatmap_size=heatmap_size, sigma=data.sigma, seed=config.train.seed)
     augment = data.augmentation if data.augment else None
@@ -257,14 +257,15 @@ def train(config: Config, *, resume: bool = False, progress: bool = True) -> Tra
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
-    train_set, val_set = _datasets(config)
+    model = build_model_from_config(config)
+    train_set, val_set = datasets(config, model.stride)
     local_batch = _local_batch(config.train.batch_size, process.world)
     sampler = EpochSampler(len(train_set), local_batch=local_batch, seed=config.train.seed, rank=process.rank,
                            world=process.world)
     if sampler.steps == 0:
         raise ValueError(f"train.batch_size: {config.train.batch_size} is larger than the train split "
                          f"({len(train_set)} persons)")
-    model = build_model_from_config(config).to(process.device)
+    model = model.to(process.device)
     if process.world > 1 and process.device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)

@@ -81,12 +81,12 @@ def test_each_method_overfits_a_few_people(handful, tmp_path, kind):
 
 
 def _train_error(config, out: Path) -> float:
-    from integral_pose.train import _datasets, build_model_from_config
+    from integral_pose.train import build_model_from_config, datasets
 
     model = build_model_from_config(config)
     model.load_state_dict(load_checkpoint(out / "last.pt")["model"])
     model.eval()
-    train_set, _ = _datasets(config)
+    train_set, _ = datasets(config, 4)
     batch = torch.utils.data.default_collate([train_set[i] for i in range(8)])
     with torch.no_grad():
         coords, _ = config.method.decode(model(batch["image"]))
