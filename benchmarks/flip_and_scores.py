@@ -14,10 +14,10 @@ import argparse
 import torch
 
 from integral_pose.checkpoints import load_model
-from integral_pose.data.coco import load_coco_keypoints
-from integral_pose.data.dataset import TopDownDataset, make_loader
+from integral_pose.data.dataset import make_loader
 from integral_pose.inference import predict, to_results
 from integral_pose.metrics import evaluate_keypoints
+from integral_pose.train import datasets
 
 
 def main() -> None:
@@ -29,11 +29,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for path in args.checkpoints:
         model, config = load_model(path)
-        data = config.data
-        val = load_coco_keypoints(data.annotations(data.val_split), image_dir=data.images(data.val_split))
-        size = data.input_size
-        samples = TopDownDataset(val, persons=val.training_persons(), input_size=size,
-                                 heatmap_size=(size[0] // model.stride, size[1] // model.stride), sigma=data.sigma)
+        _, samples = datasets(config, model.stride)
+        val = samples.dataset
         batches = list(make_loader(samples, batch_size=64, shuffle=False, num_workers=2))
         for flip in (False, True):
             for score in args.scores:
