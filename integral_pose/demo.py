@@ -134,8 +134,8 @@ def _evaluate(config: Config, out: Path, progress: bool, echo) -> dict:
     metrics_path = out / "metrics.json"
     if metrics_path.is_file():
         return json.loads(metrics_path.read_text())
-    run = Path(config.train.out)
-    model, _ = load_model(run / ("best.pt" if (run / "best.pt").is_file() else "last.pt"))
+    # The last checkpoint: every method after the same number of steps (best.pt is chosen on this very split).
+    model, _ = load_model(Path(config.train.out) / "last.pt")
     data = config.data
     val = load_coco_keypoints(data.annotations(data.val_split), image_dir=data.images(data.val_split))
     echo(f"{config.method.kind}: evaluating on {len(val.training_persons())} val persons with the flip test")

@@ -181,6 +181,7 @@ class _Logger:
 
     def __init__(self, out: Path, tensorboard: bool, enabled: bool) -> None:
         self.out, self.enabled, self.writer = out, enabled, None
+        self.columns: dict[Path, list[str]] = {}
         if not enabled:
             return
         handler = logging.FileHandler(out / "train.log")
@@ -199,18 +200,28 @@ class _Logger:
     def row(self, name: str, values: dict[str, float]) -> None:
         if not self.enabled:
             return
-        path = self.out / name
-        new = not path.exists()
-        with path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(values))
-            if new:
-                writer.writeheader()
-            writer.writerow(values)
+        self._append(self.out / name, values)
         if self.writer is not None:
             group = name.removesuffix(".csv")
             for key, value in values.items():
                 if key not in ("step", "epoch") and value is not None and math.isfinite(value):
                     self.writer.add_scalar(f"{group}/{key}", value, values["step"])
+
+    def _append(self, path: Path, values: dict[str, float]) -> None:
+        """Append a row; a row with new columns (validation after epochs without it) rewrites the file under the
+        union of the columns, so that every row stays under its header."""
+        if path not in self.columns:
+            self.columns[path] = _csv_header(path)
+        columns = self.columns[path]
+        if not set(values) <= set(columns):
+            rows = list(csv.DictReader(path.open(newline=""))) if columns else []
+            columns = self.columns[path] = columns + [k for k in values if k not in columns]
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        with path.open("a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=columns).writerow(values)
 
     def close(self) -> None:
         if self.enabled:
@@ -218,6 +229,13 @@ class _Logger:
             self.handler.close()
             if self.writer is not None:
                 self.writer.close()
+
+
+def _csv_header(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def _to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:

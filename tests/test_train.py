@@ -173,3 +173,13 @@ def test_a_run_logs_validates_and_keeps_its_config(synth, tmp_path):
     assert "epoch 1:" in (out / "train.log").read_text()
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
     assert {"step", "epoch", "lr", "loss", "images_per_s"} <= set(next(csv.DictReader((out / "metrics.csv").open())))
+
+
+def test_epochs_csv_keeps_every_row_under_its_header(synth, tmp_path):
+    out = tmp_path / "run"
+    train(load_config(None, _options(synth, out, "train.epochs=2", "train.batch_size=8", "train.val_every=2")),
+          progress=False)
+    rows = list(csv.DictReader((out / "epochs.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert rows[0]["val_EPE"] == "" and float(rows[1]["val_EPE"]) > 0  # validated after the second epoch only
+    assert float(rows[1]["train_loss"]) > 0
