@@ -17,19 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from integral_pose.demo import KINDS, _evaluate, _train_or_resume, method_config, plan
-from integral_pose.metrics import evaluated_persons, pair_predictions
+from integral_pose.demo import KINDS, evaluate_run, method_config, person_errors, plan, train_or_resume
+from integral_pose.metrics import evaluated_persons
 from integral_pose.results import load_results
 from integral_pose.subsets import SubsetSplit
 from integral_pose.subsets.cells import CELL_NAMES, assign_cells
 
 CLAIMS = [("compensated", "integral"), ("combined", "detection"), ("combined", "integral"),
           ("combined", "compensated"), ("integral", "detection")]
-
-
-def _person_errors(val, results) -> tuple[np.ndarray, np.ndarray]:
-    paired = pair_predictions(evaluated_persons(val), results, sigmas=val.spec.sigmas)
-    return (paired.distances * paired.mask).sum(axis=1), paired.mask.sum(axis=1)
 
 
 def _interval(a: tuple, b: tuple, rows: np.ndarray, draws: np.ndarray) -> tuple[float, float, float]:
@@ -68,12 +63,12 @@ def main() -> None:
             (out / "data").symlink_to(data)
         for kind in KINDS:
             config = method_config(replace(base, seed=seed), kind, out)
-            _train_or_resume(config, kind, progress=False, echo=print)
-            summary[kind][seed] = _evaluate(config, out / "eval" / kind, False, print)["metrics"]
+            train_or_resume(config, kind, progress=False, echo=print)
+            summary[kind][seed] = evaluate_run(config, out / "eval" / kind, False, print)["metrics"]
             if val is None:
                 split = config.data
                 val = load_coco_keypoints(split.annotations(split.val_split), image_dir=split.images(split.val_split))
-            errors[kind].append(_person_errors(val, load_results(out / "eval" / kind / "results.json", val)))
+            errors[kind].append(person_errors(val, load_results(out / "eval" / kind / "results.json", val)))
     stacked = {k: (np.stack([e[0] for e in v]), np.stack([e[1] for e in v])) for k, v in errors.items()}
     draws = np.random.default_rng(0).integers(0, 1 << 30, size=(args.resamples, stacked["detection"][0].shape[1]))
 

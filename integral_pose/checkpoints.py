@@ -89,6 +89,6 @@ def _num_keypoints(state: dict[str, Any], config: Config) -> int:
     for key in ("head.final_layer.weight", "final_layer.weight", "keypoint_head.final_layer.weight"):
         if isinstance(weights, dict) and key in weights:
             return int(weights[key].shape[0])
-    from integral_pose.train import num_keypoints
+    from integral_pose.inference import spec_of
 
-    return num_keypoints(config)
+    return spec_of(config).num_keypoints

@@ -364,8 +364,7 @@ def eval_command(config: str, checkpoint: Path, boxes: str, detections: Path | N
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--boxes", "boxes_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help='JSON list of {"image": file name, "bbox": [x, y, w, h], "score"?}; default: each whole image.')
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for results.json and the drawn images.")
+@out_option("Folder for results.json and the drawn images.")
 @click.option("--flip/--no-flip", default=True, show_default=True, help="Flip test.")
 @click.option("--threshold", type=float, default=0.2, show_default=True,
               help="Keypoints scoring above this are drawn filled, the others hollow.")
@@ -394,7 +393,6 @@ def predict(checkpoint: Path, images: tuple[Path, ...], boxes_file: Path | None,
                            progress=True)
     except (ValueError, TypeError) as error:
         raise click.ClickException(str(error)) from error
-    out.mkdir(parents=True, exist_ok=True)
     entries = to_results(pred, category_id=1).to_coco()
     for entry in entries:
         entry["file_name"] = str(paths[entry["image_id"]])
@@ -445,7 +443,7 @@ def export(checkpoint: Path, onnx_path: Path, float_input: bool, check: bool) ->
         method = cfg.method
         dtype = torch.float32 if float_input else torch.uint8
         export_onnx(model, method, onnx_path, input_size=cfg.data.input_size, dtype=dtype)
-    except (ValueError, TypeError, RuntimeError, ImportError) as error:
+    except (ValueError, TypeError, RuntimeError, ImportError, OSError) as error:
         raise click.ClickException(f"export: {type(error).__name__}: {error}") from error
     click.echo(f"wrote {onnx_path} (input images (B, 3, {cfg.data.input_size[0]}, {cfg.data.input_size[1]}) "
                f"{'float32' if float_input else 'uint8'})")

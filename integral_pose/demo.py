@@ -33,7 +33,8 @@ import numpy as np
 
 from integral_pose.config import SHIPPED, Config, load_config
 
-__all__ = ["KINDS", "DemoPlan", "plan", "run_demo"]
+__all__ = ["KINDS", "DemoPlan", "evaluate_run", "headline_rows", "paired_differences", "person_errors", "plan",
+           "run_demo", "train_or_resume"]
 
 KINDS = ("detection", "integral", "compensated", "combined")
 # Flips and scale only: on a budget of minutes, rotations and half-body crops slowed learning (val EPE after 3
@@ -104,12 +105,14 @@ def run_demo(out: str | Path, *, minutes: float = 15.0, device: str = "cpu", pro
         generate(data, images=demo.images, seed=demo.seed, image_size=demo.image_size, progress=progress)
     configs = {kind: method_config(demo, kind, out) for kind in KINDS}
     for kind, config in configs.items():
-        _train_or_resume(config, kind, progress, echo)
-    evaluations = {kind: _evaluate(config, out / "eval" / kind, progress, echo) for kind, config in configs.items()}
+        train_or_resume(config, kind, progress, echo)
+    evaluations = {kind: evaluate_run(config, out / "eval" / kind, progress, echo)
+                   for kind, config in configs.items()}
     return _report(out, demo, configs, evaluations, progress, echo)
 
 
-def _train_or_resume(config: Config, kind: str, progress: bool, echo) -> None:
+def train_or_resume(config: Config, kind: str, progress: bool, echo) -> None:
+    """Train ``config`` unless its run folder holds a finished run; continue an unfinished one."""
     from integral_pose.train import load_checkpoint, train
 
     last = Path(config.train.out) / "last.pt"
@@ -126,7 +129,9 @@ def _train_or_resume(config: Config, kind: str, progress: bool, echo) -> None:
     train(config, progress=progress)
 
 
-def _evaluate(config: Config, out: Path, progress: bool, echo) -> dict:
+def evaluate_run(config: Config, out: Path, progress: bool, echo) -> dict:
+    """Evaluate a run's last checkpoint with the flip test into ``out`` (reused when its metrics.json exists);
+    returns :meth:`integral_pose.evaluate.EvalReport.to_json`."""
     from integral_pose.checkpoints import load_model
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.evaluate import evaluate
@@ -172,8 +177,9 @@ def _report(out: Path, demo: DemoPlan, configs: dict[str, Config], evaluations: 
     figures.mkdir(exist_ok=True)
     curves = _plot_curves(configs, figures / "training_curves.png")
     examples = _draw_examples(configs, val, results, figures / "examples.png")
-    headline = headline_rows(val, results, evaluations)
-    differences = paired_differences(val, results)
+    errors = {kind: person_errors(val, result) for kind, result in results.items()}
+    headline = headline_rows(errors, evaluations)
+    differences = paired_differences(errors)
     text = _markdown(demo, configs, headline, differences, [markdown(t) for t in metric_tables(subsets)],
                      {"training curves": curves, "example predictions": examples,
                       **{f"bias: {p.stem.replace('_', ' ')}": p for p in sorted((out / "bias").glob("*.png"))},
@@ -186,25 +192,24 @@ def _report(out: Path, demo: DemoPlan, configs: dict[str, Config], evaluations: 
     return out / "report.md"
 
 
-def _errors(val, results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per evaluated person: summed distance, labelled-keypoint count (pooled EPE), image ids."""
+def person_errors(val, results) -> tuple[np.ndarray, np.ndarray]:
+    """Per evaluated person of ``val`` (file order): the summed distance (image pixels) of its labelled keypoints
+    and their count, so that any set of persons gives the pooled EPE ``sums.sum() / counts.sum()``."""
     from integral_pose.metrics import evaluated_persons, pair_predictions
 
-    persons = evaluated_persons(val)
-    paired = pair_predictions(persons, results, sigmas=val.spec.sigmas)
-    mask = paired.mask
-    return (paired.distances * mask).sum(axis=1), mask.sum(axis=1), persons.image_ids
+    paired = pair_predictions(evaluated_persons(val), results, sigmas=val.spec.sigmas)
+    return (paired.distances * paired.mask).sum(axis=1), paired.mask.sum(axis=1)
 
 
 def _bootstrap_indices(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(_BOOTSTRAP, n))
 
 
-def headline_rows(val, results: dict, evaluations: dict[str, dict]) -> list[dict]:
-    """AP, AP50, AP75 and EPE per method, EPE with a 95% bootstrap interval over persons."""
+def headline_rows(errors: dict[str, tuple], evaluations: dict[str, dict]) -> list[dict]:
+    """AP, AP50, AP75 and EPE per method, EPE with a 95% bootstrap interval over persons (``errors`` from
+    :func:`person_errors`)."""
     rows = []
-    for kind, result in results.items():
-        sums, counts, _ = _errors(val, result)
+    for kind, (sums, counts) in errors.items():
         draws = _bootstrap_indices(len(sums))
         epe = sums.sum() / counts.sum()
         boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
@@ -215,10 +220,9 @@ def headline_rows(val, results: dict, evaluations: dict[str, dict]) -> list[dict
     return rows
 
 
-def paired_differences(val, results: dict) -> list[dict]:
+def paired_differences(errors: dict[str, tuple]) -> list[dict]:
     """EPE differences the paper's claims rest on, with paired 95% bootstrap intervals over persons:
-    compensated - integral, and combined - each single method."""
-    errors = {kind: _errors(val, result)[:2] for kind, result in results.items()}
+    compensated - integral, and combined - each single method (``errors`` from :func:`person_errors`)."""
     draws = _bootstrap_indices(len(next(iter(errors.values()))[0]), seed=1)
     pairs = [("compensated", "integral"), ("combined", "detection"), ("combined", "integral"),
              ("combined", "compensated"), ("integral", "detection")]

@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from integral_pose.coords import heatmap_to_input
 from integral_pose.data.augment import flip_heatmaps, flip_points
-from integral_pose.data.crop import DEFAULT_PADDING, apply_affine, box_to_region, crop_matrix, invert_affine, warp_crop
+from integral_pose.data.crop import DEFAULT_PADDING, apply_affine, crop_box
 from integral_pose.results import KeypointResults
 
 __all__ = [
@@ -476,12 +476,10 @@ class BoxCrops(Dataset):
         image = self.read(index)
         if bbox is None:
             bbox = (-0.5, -0.5, float(image.shape[1]), float(image.shape[0]))
-        centre, size = box_to_region(bbox, self.input_size, self.padding)
-        matrix = crop_matrix(centre, size, self.input_size)
-        crop = warp_crop(image, matrix, self.input_size)
+        crop, _, inverse = crop_box(image, bbox, self.input_size, self.padding)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
-            "inverse": torch.from_numpy(invert_affine(matrix)),
+            "inverse": torch.from_numpy(inverse),
             "bbox": torch.tensor(bbox, dtype=torch.float64),
             "score": torch.tensor(score, dtype=torch.float32),
             "image_id": torch.tensor(index, dtype=torch.int64),
@@ -502,9 +500,10 @@ def image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return out
 
 
-def spec_of(config, num_keypoints: int):
+def spec_of(config, num_keypoints: int | None = None):
     """The keypoints of a config's data: its ``data.spec`` file, else its validation annotations where they
-    exist, else COCO's person keypoints when K is 17."""
+    exist, else COCO's person keypoints when ``num_keypoints`` is 17. With ``num_keypoints`` (a model's K), a
+    spec of another size is an error."""
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.spec import COCO_PERSON, KeypointSpec
 
@@ -515,7 +514,8 @@ def spec_of(config, num_keypoints: int):
     elif num_keypoints == COCO_PERSON.num_keypoints:
         spec = COCO_PERSON
     else:
-        raise ValueError(f"data.spec: the model has {num_keypoints} keypoints and no dataset description is at hand")
-    if spec.num_keypoints != num_keypoints:
+        raise ValueError(f"data.spec: no dataset description at hand (data.spec, or the annotations of data.root's "
+                         f"{config.data.val_split} split) for a model of {num_keypoints} keypoints")
+    if num_keypoints is not None and spec.num_keypoints != num_keypoints:
         raise ValueError(f"data.spec: {spec.num_keypoints} keypoints, but the model has {num_keypoints}")
     return spec

@@ -34,7 +34,7 @@ from integral_pose import __version__
 from integral_pose.checkpoints import load_checkpoint, save_checkpoint
 from integral_pose.config import Config, to_dict
 
-__all__ = ["EpochSampler", "TrainResult", "build_model_from_config", "datasets", "num_keypoints", "train", "validate"]
+__all__ = ["EpochSampler", "TrainResult", "build_model_from_config", "datasets", "train", "validate"]
 
 log = logging.getLogger("integral_pose.train")
 
@@ -137,26 +137,17 @@ def datasets(config: Config, stride: int):
 
 def build_model_from_config(config: Config) -> nn.Module:
     """The config's model with its initial weights (backbone weights, then a warm start, if named)."""
+    from integral_pose.inference import spec_of
     from integral_pose.models import build_model
     from integral_pose.models.weights import load_weights
 
-    model = build_model(config.model.backbone, num_keypoints(config), init_std=config.model.init_std,
+    model = build_model(config.model.backbone, spec_of(config).num_keypoints, init_std=config.model.init_std,
                         init_bias=config.model.init_bias)
     if config.model.pretrained:
         load_weights(model, config.model.pretrained, part="backbone")
     if config.train.init_from:
         load_weights(model, config.train.init_from)
     return model
-
-
-def num_keypoints(config: Config) -> int:
-    """K of the config's dataset: from its spec file, else from the val annotations."""
-    from integral_pose.data.coco import load_coco_keypoints
-    from integral_pose.data.spec import KeypointSpec
-
-    if config.data.spec:
-        return KeypointSpec.from_file(config.data.spec).num_keypoints
-    return load_coco_keypoints(config.data.annotations(config.data.val_split)).spec.num_keypoints
 
 
 def _lr_factor(config: Config, steps_per_epoch: int):
@@ -333,29 +324,9 @@ def _resume_state(out: Path, config: Config) -> dict[str, Any]:
 
 
 def _write_config(path: Path, config: Config) -> None:
-    lines = []
-    for section, values in to_dict(config).items():
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            if isinstance(value, dict):
-                continue
-            lines.append(f"{key} = {_toml_value(value)}")
-        for key, value in values.items():
-            if isinstance(value, dict):
-                lines.append(f"[{section}.{key}]")
-                lines += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
-        lines.append("")
-    path.write_text("\n".join(lines))
+    import tomli_w
 
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
+    path.write_text(tomli_w.dumps(to_dict(config)))
 
 
 class _Run:
