@@ -3,15 +3,21 @@ differences the paper's claims rest on, on the whole val split and on every sub-
 
 Each seed trains the four methods as the demo does (same data, backbone, schedule in steps, augmentation; the
 seed sets the initialisation, sample order and augmentation draws) and evaluates them with the flip test.
-Runs are kept under OUT and reused, so an interrupted benchmark resumes.
+Runs are kept under OUT and reused, so an interrupted benchmark resumes. ``--images`` and ``--epochs`` replace the
+demo plan's dataset size and schedule (a longer budget on the same data); ``--jobs J`` trains J runs at once, each
+with ``1 / J`` of the CPU threads.
 
     python benchmarks/four_methods.py --out runs/four-methods --minutes 15 --seeds 0 1 2
+    python benchmarks/four_methods.py --out runs/four-long --images 3000 --epochs 30 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,36 +45,49 @@ def _interval(a: tuple, b: tuple, rows: np.ndarray, draws: np.ndarray) -> tuple[
     return float(diff), float(low), float(high)
 
 
+def _train_and_evaluate(base, seed: int, kind: str, out: Path, threads: int) -> dict:
+    """Train (or reuse) and evaluate one method for one seed; returns its metrics."""
+    config = method_config(replace(base, seed=seed), kind, out)
+    # A validation pass for the curves about six times per run, whatever the schedule.
+    config = replace(config, train=replace(config.train, threads=threads, val_every=max(1, base.epochs // 6)))
+    train_or_resume(config, kind, progress=False, echo=lambda line: print(f"seed {seed}: {line}", flush=True))
+    return evaluate_run(config, out / "eval" / kind, False, print)["metrics"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--minutes", type=float, default=15.0, help="the demo budget each seed gets")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--images", type=int, help="dataset size, instead of the plan's")
+    parser.add_argument("--epochs", type=int, help="epochs of every run, instead of the plan's")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
     from integral_pose.data.coco import load_coco_keypoints
     from integral_pose.data.synth import dataset_is_complete, generate
 
     base = plan(args.minutes)
+    base = replace(base, images=args.images or base.images, epochs=args.epochs or base.epochs,
+                   workers=min(base.workers, 1 if args.jobs > 1 else base.workers))
     data = (args.out / "data").resolve()
     if not dataset_is_complete(data, images=base.images, seed=0, image_size=base.image_size):
         generate(data, images=base.images, seed=0, image_size=base.image_size)
-    summary: dict[str, dict[int, dict]] = {kind: {} for kind in KINDS}
-    errors: dict[str, list] = {kind: [] for kind in KINDS}
-    val = None
+    outs = {}
     for seed in args.seeds:
-        out = (args.out / f"seed{seed}").resolve()
-        (out / "data").parent.mkdir(parents=True, exist_ok=True)
-        if not (out / "data").exists():
-            (out / "data").symlink_to(data)
-        for kind in KINDS:
-            config = method_config(replace(base, seed=seed), kind, out)
-            train_or_resume(config, kind, progress=False, echo=print)
-            summary[kind][seed] = evaluate_run(config, out / "eval" / kind, False, print)["metrics"]
-            if val is None:
-                split = config.data
-                val = load_coco_keypoints(split.annotations(split.val_split), image_dir=split.images(split.val_split))
-            errors[kind].append(person_errors(val, load_results(out / "eval" / kind / "results.json", val)))
+        outs[seed] = (args.out / f"seed{seed}").resolve()
+        outs[seed].mkdir(parents=True, exist_ok=True)
+        if not (outs[seed] / "data").exists():
+            (outs[seed] / "data").symlink_to(data)
+    runs = [(seed, kind) for seed in args.seeds for kind in KINDS]
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {run: pool.submit(_train_and_evaluate, base, *run, outs[run[0]], threads) for run in runs}
+        summary = {kind: {seed: futures[seed, kind].result() for seed in args.seeds} for kind in KINDS}
+    split = method_config(base, KINDS[0], outs[args.seeds[0]]).data
+    val = load_coco_keypoints(split.annotations(split.val_split), image_dir=split.images(split.val_split))
+    errors = {kind: [person_errors(val, load_results(outs[seed] / "eval" / kind / "results.json", val))
+                     for seed in args.seeds] for kind in KINDS}
     stacked = {k: (np.stack([e[0] for e in v]), np.stack([e[1] for e in v])) for k, v in errors.items()}
     draws = np.random.default_rng(0).integers(0, 1 << 30, size=(args.resamples, stacked["detection"][0].shape[1]))
 

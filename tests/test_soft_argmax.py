@@ -1,4 +1,5 @@
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from reference import soft_argmax as reference_soft_argmax
 from integral_pose import soft_argmax
 from integral_pose.decode import SoftArgmax
 from integral_pose.decode.soft_argmax import integrate
+
+soft_argmax_module = sys.modules["integral_pose.decode.soft_argmax"]  # the package exports the function by that name
 
 
 def single_peak(shape=(5, 7), cell=(2, 1), value=2.0, dtype=torch.float32):
@@ -416,7 +419,10 @@ def test_integrate_equals_soft_argmax_with_number_or_tensor_beta(kwargs):
 
 
 def test_integrate_never_reads_back_to_the_host(monkeypatch):
-    # Every way a tensor's value reaches Python raises here: integrate must not branch on data.
+    # Every way a tensor's value reaches Python raises here: integrate must not branch on data, except where that
+    # is free (the compensated form's fast path on CPU), which is switched off as on a GPU.
+    monkeypatch.setattr(soft_argmax_module, "_host_reads_are_free", lambda _tensor: False)
+
     def refuse(*_args, **_kwargs):
         raise AssertionError("host synchronisation")
 
@@ -526,3 +532,26 @@ def test_compensated_at_tiny_beta_does_not_cancel(beta):
     hm = gaussian((64, 48), (20.3, 30.6), 2.0)
     out = soft_argmax(torch.from_numpy(hm).float(), beta=beta, debias=True).double().numpy()
     np.testing.assert_allclose(out, reference_soft_argmax(hm, beta, True), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("background", ["zero", "noise", "negative"])
+@pytest.mark.parametrize("beta", [1e-3, 0.1, 1.0, 4.0, 30.0])
+def test_compensated_cpu_fast_path_matches_expm1_in_value_and_gradient(monkeypatch, beta, background):
+    # The fast path computes exp2(...) - 1 and falls back to expm1 per map; against a float64 reference it must
+    # stay within its 1e-4 px rounding budget, and its gradient must equal the expm1 path's.
+    rng = np.random.default_rng(int(beta * 1000) + len(background))
+    maps = np.stack([gaussian((64, 48), (rng.uniform(5, 43), rng.uniform(5, 59)), 2.0, amplitude=rng.uniform(0.5, 4))
+                     for _ in range(24)])
+    maps += {"zero": 0.0, "noise": rng.normal(0, 0.05, maps.shape), "negative": -0.2}[background]
+    hm = torch.from_numpy(maps).float().requires_grad_()
+    g = torch.from_numpy(rng.normal(size=(24, 2))).float()
+    out = integrate(hm, beta=beta, debias=True)
+    (grad,) = torch.autograd.grad(out.coords, hm, g)
+    monkeypatch.setattr(soft_argmax_module, "_host_reads_are_free", lambda _tensor: False)
+    exact = integrate(hm, beta=beta, debias=True)
+    (exact_grad,) = torch.autograd.grad(exact.coords, hm, g)
+    assert out.valid.tolist() == exact.valid.tolist()
+    valid = out.valid.numpy()
+    expected = np.stack([reference_soft_argmax(m, beta, True) for m in maps.astype(np.float32)])
+    np.testing.assert_allclose(out.coords.detach().numpy()[valid], expected[valid], atol=1e-4, rtol=0)
+    torch.testing.assert_close(grad, exact_grad, rtol=1e-3, atol=1e-5 * exact_grad.abs().max().item())

@@ -17,6 +17,7 @@ Degenerate boxes of crowd or unlabelled annotations are counted warnings (see :f
 
 from __future__ import annotations
 
+import copyreg
 import json
 import math
 import os
@@ -47,6 +48,14 @@ __all__ = [
 
 REPORT_FIRST_IDS = 5  # ids listed per warning kind
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # ids become int64 tensors in batches
+
+# Read-only views pickle as the dict they show, so that datasets reach DataLoader workers started by spawn or
+# forkserver (the default from Python 3.14), which pickle the dataset.
+def _read_only(mapping: dict) -> MappingProxyType:
+    return MappingProxyType(mapping)
+
+
+copyreg.pickle(MappingProxyType, lambda view: (_read_only, (dict(view),)))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Coordinates are heatmap pixels, point order (x, y[, z]); see :mod:`integral_pose
 closed form are derived in :mod:`integral_pose.bias`.
 
 Two entry points share one implementation: :func:`soft_argmax`, validated, for decoding, and :func:`integrate`,
-the training hot path (no validation, no host synchronisation, a closed-form backward for the global forms).
+the training hot path (no validation, no host synchronisation on a GPU, a closed-form backward for the global
+forms).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from integral_pose.decode._peaks import compute_dtype, gather_window, offset_gri
 # Exponents above this are shifted down to it before the exponential, so that weights and sums stay finite.
 _EXPONENT_LIMIT = 50.0
 _LOG2_E = 1.0 / math.log(2.0)
+# The most, in heatmap pixels, that the compensated form's fast CPU path may move a location by rounding.
+_FAST_PATH_TOLERANCE = 1e-4
 
 
 class Integral(NamedTuple):
@@ -110,7 +113,7 @@ def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, wi
     if window is not None:
         _check_window(window, shape)
     flat = _flatten(heatmaps, ndim)
-    top, cell = _peak(flat, shape, need_cell=debias or window is not None)
+    top, cell = _peak(flat, shape, need_cell=window is not None)
     check_finite(heatmaps, "heatmaps", maxima=top)
     out = _decode(flat, shape, beta, debias, window, top, cell)
     return (out.coords, out.peak) if return_scores else out.coords
@@ -118,12 +121,14 @@ def soft_argmax(heatmaps: Tensor, *, beta: float = 1.0, debias: bool = False, wi
 
 def integrate(heatmaps: Tensor, *, beta: float | Tensor, debias: bool = False, window: int | None = None,
               ndim: int = 2) -> Integral:
-    """The decoders of :func:`soft_argmax` for training losses: no validation, no host synchronisation.
+    """The decoders of :func:`soft_argmax` for training losses: no validation, no host synchronisation on a GPU.
 
     Computes what ``soft_argmax(heatmaps, beta=beta, debias=debias, window=window, ndim=ndim)`` computes, and
-    returns with it where the result is defined, the peak logit and the total weight. Nothing is checked and
-    nothing is read back to the host, so a training step stays asynchronous on a GPU; the caller passes what
-    :func:`soft_argmax` would accept (NaN in, NaN out).
+    returns with it where the result is defined, the peak logit and the total weight. Nothing is checked and, off
+    the CPU, nothing is read back to the host, so a training step stays asynchronous on a GPU; the caller passes
+    what :func:`soft_argmax` would accept (NaN in, NaN out). On CPU, where reading a value costs nothing, the
+    global compensated form branches on the data to save time: it computes ``exp2(...) - 1`` and redoes with
+    ``expm1`` only the maps that need it, and finds the argmax cell only when some map falls back to it.
 
     The global forms (``window=None``) have a closed-form backward: with weights ``w_i`` (``exp(beta H_i)``, or
     ``exp(beta H_i) - 1`` compensated), ``J = sum w_i x_i / sum w_i`` and
@@ -154,7 +159,7 @@ def integrate(heatmaps: Tensor, *, beta: float | Tensor, debias: bool = False, w
     """
     shape = tuple(heatmaps.shape[-ndim:])
     flat = _flatten(heatmaps, ndim)
-    top, cell = _peak(flat, shape, need_cell=debias or window is not None)
+    top, cell = _peak(flat, shape, need_cell=window is not None)
     return _decode(flat, shape, beta, debias, window, top, cell)
 
 
@@ -191,6 +196,10 @@ def _decode(flat: Tensor, shape: tuple[int, ...], beta: float | Tensor, debias: 
     if not debias:
         return Integral(coords, torch.ones_like(top, dtype=torch.bool), top, total)
     valid = (total > 0) & on_map(coords.detach(), shape)
+    # The argmax cell is only the fallback of undefined maps: on CPU, found only when there are some.
+    if _host_reads_are_free(flat) and bool(valid.all()):
+        return Integral(coords, valid, top, total)
+    cell = peak(flat.detach(), shape)[1]
     coords = torch.where(valid.unsqueeze(-1), coords, cell.to(coords.dtype))
     return Integral(coords, valid, top, total)
 
@@ -228,28 +237,71 @@ def _global(flat: Tensor, top: Tensor, beta: float | Tensor, debias: bool,
     """Soft-argmax over whole maps: ``(coords (..., ndim), total (...), weights (..., N))``.
 
     The forward pass of :class:`_GlobalExpectation`, and the whole computation where no gradient is needed
-    (inference, and ONNX export, which cannot trace a custom autograd function).
+    (inference, and ONNX export, which cannot trace a custom autograd function). Compensated, ``weights`` are
+    ``exp(beta H) - 1`` shifted as :func:`_zero_level` says, without its uniform correction.
     """
     if debias:
-        origin, start, correction = _zero_level(top, 0.0, beta)
-        # expm1(start + beta (H - origin)) in place on one temporary; H - origin is exact near the peak.
-        weights = torch.sub(flat, origin).mul_(beta).add_(start).expm1_()
+        weights, total, moments = _compensated(flat, top, beta, shape)
     else:
         # exp(beta (H - top)) as exp2: the vectorised exponential on CPU; H - top is exact near the peak.
-        scale = beta * _LOG2_E
-        scale = scale.clamp(max=torch.finfo(flat.dtype).max) if isinstance(scale, Tensor) else min(
-            scale, torch.finfo(flat.dtype).max)
-        weights = torch.sub(flat, top.unsqueeze(-1)).mul_(scale).exp2_()
-        correction = None
-    total, moments = _moments(weights, shape)
-    if debias:
-        # The uniform correction adds n * correction to the total and nothing to the moments about the grid
-        # mean. It is 0 unless the exponents were shifted, and then negligible against a peak of exp(50).
-        total = total + flat.shape[-1] * correction.squeeze(-1)
+        weights = torch.sub(flat, top.unsqueeze(-1)).mul_(_exp2_scale(beta, flat)).exp2_()
+        total, moments = _moments(weights, shape)
     offset = moments / _positive_or_one(total).unsqueeze(-1)
     # + the grid mean, axis by axis as plain numbers (a tensor built from them would be a copy to the GPU).
     coords = torch.stack([offset[..., a] + c for a, c in enumerate(grid_mean(shape))], dim=-1)
     return coords, total, weights
+
+
+def _exp2_scale(beta: float | Tensor, like: Tensor) -> float | Tensor:
+    """``beta / ln 2``, capped at the largest finite value of ``like``'s dtype."""
+    largest = torch.finfo(like.dtype).max
+    scale = beta * _LOG2_E
+    return scale.clamp(max=largest) if isinstance(scale, Tensor) else min(scale, largest)
+
+
+def _host_reads_are_free(tensor: Tensor) -> bool:
+    """Whether a branch on ``tensor``'s values is free: on CPU, outside tracing and ``torch.compile``."""
+    return tensor.device.type == "cpu" and not (torch.jit.is_tracing() or torch.compiler.is_compiling())
+
+
+def _compensated(flat: Tensor, top: Tensor, beta: float | Tensor,
+                 shape: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """The compensated weights ``(..., N)`` with their total ``(...)`` and moments ``(..., ndim)``.
+
+    Each weight is ``expm1(start + beta (H - origin))`` (:func:`_zero_level`); the uniform correction adds
+    ``n * correction`` to the total and nothing to the moments about the grid mean. It is 0 unless the exponents
+    were shifted, and then negligible against a peak of ``exp(50)``.
+
+    On CPU ``expm1`` is a scalar loop, about 3x the vectorised ``exp2``, so the weights are first taken as
+    ``exp2(...) - 1``. That adds at most ``eps (w_i + 1)`` of rounding to each weight ``w_i``, so at most
+    ``eps (total + n) R / total`` to the location (``R`` the largest distance on the map): maps whose total is
+    too small to keep that under :data:`_FAST_PATH_TOLERANCE` (near-flat maps, tiny ``beta``, a total near or
+    below 0) are computed again with ``expm1``. On other devices, under tracing and under ``torch.compile``,
+    ``expm1`` is used throughout (on a GPU it costs what ``exp`` costs).
+    """
+    origin, start, correction = _zero_level(top, 0.0, beta)
+    n = flat.shape[-1]
+    if not _host_reads_are_free(flat):
+        weights = torch.sub(flat, origin).mul_(beta).add_(start).expm1_()
+        total, moments = _moments(weights, shape)
+        return weights, total + n * correction.squeeze(-1), moments
+    scale = _exp2_scale(beta, flat)
+    if bool(start.any()):  # some exponents shifted; a host read costs nothing on CPU
+        weights = torch.sub(flat, origin).mul_(scale).add_(start * _LOG2_E).exp2_().sub_(1)
+    else:
+        weights = torch.mul(flat, scale).exp2_().sub_(1)
+    total, moments = _moments(weights, shape)
+    total = total + n * correction.squeeze(-1)
+    eps = torch.finfo(flat.dtype).eps
+    redo = (total < eps * n * max(shape) / _FAST_PATH_TOLERANCE).flatten().nonzero().squeeze(-1)
+    if redo.numel():
+        rows = flat.reshape(-1, n)[redo]
+        exact = rows.sub_(origin.reshape(-1, 1)[redo]).mul_(beta).add_(start.reshape(-1, 1)[redo]).expm1_()
+        weights.view(-1, n)[redo] = exact
+        exact_total, exact_moments = _moments(exact, shape)
+        total.view(-1)[redo] = exact_total + n * correction.reshape(-1)[redo]
+        moments.view(-1, len(shape))[redo] = exact_moments
+    return weights, total, moments
 
 
 class _GlobalExpectation(torch.autograd.Function):
@@ -289,7 +341,7 @@ class _GlobalExpectation(torch.autograd.Function):
             view = (*lead, *[n if d == ndim - 1 - axis else 1 for d in range(ndim)])
             field = line.view(view) if field is None else field + line.view(view)
         maps = weights.view(*lead, *shape)
-        grad = torch.addcmul(field, maps, field, out=field) if ctx.debias else field.mul_(maps)
+        grad = field.addcmul_(maps, field) if ctx.debias else field.mul_(maps)
         return grad.flatten(-ndim), None, None, None, None
 
 

@@ -1,4 +1,5 @@
 import json
+import pickle
 import warnings
 
 import cv2
@@ -130,6 +131,15 @@ def test_batches_do_not_depend_on_the_number_of_workers(synth_train):
     epoch3 = [samples.jitter(i) for i in range(len(samples))]
     samples.set_epoch(4)
     assert [samples.jitter(i) for i in range(len(samples))] != epoch3
+
+
+def test_datasets_pickle_for_spawned_workers(synth_train):
+    """spawn and forkserver (Python 3.14's default) start DataLoader workers by pickling the dataset."""
+    samples = TopDownDataset(synth_train, augment=Augmentation(), seed=11)
+    copy = pickle.loads(pickle.dumps(samples))
+    assert copy.dataset.images == synth_train.images and copy.dataset.report == synth_train.report
+    for key in ("image", "heatmaps", "coords"):
+        torch.testing.assert_close(copy[0][key], samples[0][key], rtol=0, atol=0)
 
 
 def test_errors_name_the_file(synth_train, tmp_path):
