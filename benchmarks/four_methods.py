@@ -69,7 +69,7 @@ def main() -> None:
 
     base = plan(args.minutes)
     base = replace(base, images=args.images or base.images, epochs=args.epochs or base.epochs,
-                   workers=min(base.workers, 1 if args.jobs > 1 else base.workers))
+                   workers=1 if args.jobs > 1 else base.workers)
     data = (args.out / "data").resolve()
     if not dataset_is_complete(data, images=base.images, seed=0, image_size=base.image_size):
         generate(data, images=base.images, seed=0, image_size=base.image_size)

@@ -282,9 +282,7 @@ def _compensated(flat: Tensor, top: Tensor, beta: float | Tensor,
     origin, start, correction = _zero_level(top, 0.0, beta)
     n = flat.shape[-1]
     if not _host_reads_are_free(flat):
-        weights = torch.sub(flat, origin).mul_(beta).add_(start).expm1_()
-        total, moments = _moments(weights, shape)
-        return weights, total + n * correction.squeeze(-1), moments
+        return _expm1_weights(flat, origin, start, correction, beta, shape)
     scale = _exp2_scale(beta, flat)
     if bool(start.any()):  # some exponents shifted; a host read costs nothing on CPU
         weights = torch.sub(flat, origin).mul_(scale).add_(start * _LOG2_E).exp2_().sub_(1)
@@ -295,13 +293,22 @@ def _compensated(flat: Tensor, top: Tensor, beta: float | Tensor,
     eps = torch.finfo(flat.dtype).eps
     redo = (total < eps * n * max(shape) / _FAST_PATH_TOLERANCE).flatten().nonzero().squeeze(-1)
     if redo.numel():
-        rows = flat.reshape(-1, n)[redo]
-        exact = rows.sub_(origin.reshape(-1, 1)[redo]).mul_(beta).add_(start.reshape(-1, 1)[redo]).expm1_()
+        rows = [t.reshape(-1, t.shape[-1])[redo] for t in (flat, origin, start, correction)]
+        exact, exact_total, exact_moments = _expm1_weights(*rows, beta, shape)
         weights.view(-1, n)[redo] = exact
-        exact_total, exact_moments = _moments(exact, shape)
-        total.view(-1)[redo] = exact_total + n * correction.reshape(-1)[redo]
+        total.view(-1)[redo] = exact_total
         moments.view(-1, len(shape))[redo] = exact_moments
     return weights, total, moments
+
+
+def _expm1_weights(flat: Tensor, origin: Tensor, start: Tensor, correction: Tensor, beta: float | Tensor,
+                   shape: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """The compensated weights ``expm1(start + beta (H - origin))`` ``(..., N)`` on one temporary, with their total
+    ``(...)``, the uniform correction included, and moments ``(..., ndim)``; ``origin``, ``start`` and
+    ``correction`` are ``(..., 1)`` (:func:`_zero_level`)."""
+    weights = torch.sub(flat, origin).mul_(beta).add_(start).expm1_()
+    total, moments = _moments(weights, shape)
+    return weights, total + flat.shape[-1] * correction.squeeze(-1), moments
 
 
 class _GlobalExpectation(torch.autograd.Function):
