@@ -23,14 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from integral_pose.demo import KINDS, evaluate_run, method_config, person_errors, plan, train_or_resume
+from integral_pose.demo import CLAIMS, KINDS, evaluate_run, method_config, person_errors, plan, train_or_resume
 from integral_pose.metrics import evaluated_persons
 from integral_pose.results import load_results
 from integral_pose.subsets import SubsetSplit
 from integral_pose.subsets.cells import CELL_NAMES, assign_cells
-
-CLAIMS = [("compensated", "integral"), ("combined", "detection"), ("combined", "integral"),
-          ("combined", "compensated"), ("integral", "detection")]
 
 
 def _interval(a: tuple, b: tuple, rows: np.ndarray, draws: np.ndarray) -> tuple[float, float, float]:

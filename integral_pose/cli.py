@@ -462,7 +462,8 @@ def export(checkpoint: Path, onnx_path: Path, float_input: bool, check: bool) ->
 @main.command()
 @out_option("Folder for the dataset, runs, evaluations, figures and report.md/report.html.")
 @click.option("--minutes", type=click.FloatRange(0.1, 10_000), default=15.0, show_default=True,
-              help="Wall-time budget on two CPU cores; it sets the dataset size and the (equal) training steps.")
+              help="Wall-time budget: it sets the dataset size and the (equal) training steps; on CPU the "
+                   "epochs are cut to what fits this machine.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="cuda trains HRNet-W32 at 256x192 instead of the small backbone at 64x48.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")

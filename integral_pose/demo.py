@@ -10,6 +10,7 @@ checkpoint.
 Layout of ``out``::
 
     data/            the synthetic dataset (reused when complete and made with the same settings)
+    plan.json        the plan with its epochs fitted to the machine's measured speed (reused on resume)
     runs/KIND/       training runs (checkpoints, metrics.csv, epochs.csv, train.log)
     eval/KIND/       results.json, metrics.json and the sub-benchmark files of each method
     subsets/         the four methods side by side on every sub-benchmark cell
@@ -25,23 +26,28 @@ import html
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from integral_pose.config import SHIPPED, Config, load_config
 
-__all__ = ["KINDS", "DemoPlan", "evaluate_run", "headline_rows", "paired_differences", "person_errors", "plan",
-           "run_demo", "train_or_resume"]
+__all__ = ["CLAIMS", "KINDS", "DemoPlan", "MachineSpeed", "evaluate_run", "fit_epochs", "headline_rows",
+           "measure_speed", "paired_differences", "person_errors", "plan", "run_demo", "train_or_resume"]
 
 KINDS = ("detection", "integral", "compensated", "combined")
+# The differences in EPE that the paper's claims rest on: compensated - plain, combined - each single method.
+CLAIMS = (("compensated", "integral"), ("combined", "detection"), ("combined", "integral"),
+          ("combined", "compensated"), ("integral", "detection"))
 # Flips and scale only: on a budget of minutes, rotations and half-body crops slowed learning (val EPE after 3
 # epochs: 11.8 px with the full augmentation, 11.0 with this, 10.8 with none).
 _LIGHT_AUGMENTATION = ("data.augmentation.rotation_prob=0.0", "data.augmentation.half_body_prob=0.0",
                        "data.augmentation.scale_factor=0.25")
 _BOOTSTRAP = 1000
+_TRAINING_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,11 @@ class DemoPlan:
 
 
 def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
-    """The demo's budget: about ``minutes`` of wall time in all on two CPU cores (or on one GPU).
+    """The demo's budget: about ``minutes`` of wall time in all on a 2-core AMD EPYC machine (or on one GPU).
 
     Training takes about four fifths of it, split equally over the four methods; the number of epochs is fixed
-    from it in advance (equal steps for every method, not equal wall time).
+    from it in advance (equal steps for every method, not equal wall time). :func:`run_demo` cuts the epochs to
+    what fits a slower machine (:func:`fit_epochs`).
     """
     if not minutes > 0:
         raise ValueError(f"minutes: expected a number > 0, got {minutes!r}")
@@ -74,6 +81,62 @@ def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
     images = int(min(3000, max(300, 1500 * math.sqrt(scale))))
     return DemoPlan(images=images, image_size=(160, 160), backbone="small", input_size=(64, 48),
                     epochs=max(2, round(12 * math.sqrt(scale))), batch_size=32, device="cpu")
+
+
+@dataclass(frozen=True)
+class MachineSpeed:
+    """What an epoch of the demo's training costs on this machine."""
+
+    step_seconds: float  # forward, loss, backward and Adam step of one batch
+    sample_seconds: float  # reading, cropping and encoding one sample
+    steps_per_epoch: int
+    samples_per_epoch: int  # train and val samples: each epoch ends with a validation pass
+
+
+def fit_epochs(demo: DemoPlan, minutes: float, speed: MachineSpeed) -> DemoPlan:
+    """``demo`` with as many epochs as fit ``minutes`` on a machine of ``speed``: at most its own, at least 2.
+
+    Training gets nine tenths of the budget, split equally over the four methods. An epoch costs its steps plus
+    loading every train and val sample once (on two cores the loader's processes share the cores the steps use).
+    """
+    epoch_seconds = speed.steps_per_epoch * speed.step_seconds + speed.samples_per_epoch * speed.sample_seconds
+    fitting = math.floor(_TRAINING_SHARE * 60 * minutes / len(KINDS) / epoch_seconds)
+    return replace(demo, epochs=min(demo.epochs, max(2, fitting)))
+
+
+def measure_speed(config: Config, *, seconds: float = 2.0) -> MachineSpeed:
+    """Time ``config``'s training on this machine: one batch of its train set loaded sample by sample, then
+    training steps on that batch for about ``seconds`` (after two warm-up steps; the median step counts)."""
+    import torch
+    from torch.utils.data import default_collate
+
+    from integral_pose.train import build_model_from_config, datasets
+
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    model = build_model_from_config(config)
+    train_set, val_set = datasets(config, model.stride)
+    batch_size = min(config.train.batch_size, len(train_set))
+    start = time.perf_counter()
+    batch = default_collate([train_set[i] for i in range(batch_size)])
+    sample_seconds = (time.perf_counter() - start) / batch_size
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+
+    def step() -> float:
+        start = time.perf_counter()
+        loss, _ = config.method.loss(model(batch["image"]).float(), batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return time.perf_counter() - start
+
+    step(), step()
+    times = [step()]
+    while sum(times) < seconds and len(times) < 100:
+        times.append(step())
+    return MachineSpeed(step_seconds=float(np.median(times)), sample_seconds=sample_seconds,
+                        steps_per_epoch=len(train_set) // config.train.batch_size,
+                        samples_per_epoch=len(train_set) + len(val_set))
 
 
 def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
@@ -90,7 +153,9 @@ def run_demo(out: str | Path, *, minutes: float = 15.0, device: str = "cpu", pro
              echo: Callable[[str], None] = print, demo: DemoPlan | None = None) -> Path:
     """Run the demo into ``out`` (see the module docstring); returns the path of ``report.md``.
 
-    ``demo`` replaces the plan that ``minutes`` and ``device`` choose (see :func:`plan`).
+    ``demo`` replaces the plan that ``minutes`` and ``device`` choose (see :func:`plan`). On CPU, the plan's
+    epochs are cut to what fits ``minutes`` on this machine (:func:`fit_epochs`), timed once and kept in
+    ``plan.json`` so that a resumed demo trains to the same budget.
     """
     from integral_pose._files import check_writable_dir
     from integral_pose.data.synth import dataset_is_complete, generate
@@ -103,12 +168,37 @@ def run_demo(out: str | Path, *, minutes: float = 15.0, device: str = "cpu", pro
     else:
         echo(f"generating {demo.images} synthetic images into {data}")
         generate(data, images=demo.images, seed=demo.seed, image_size=demo.image_size, progress=progress)
+    if demo.device == "cpu":
+        demo = _fitted_plan(out, demo, minutes, echo)
     configs = {kind: method_config(demo, kind, out) for kind in KINDS}
     for kind, config in configs.items():
         train_or_resume(config, kind, progress, echo)
     evaluations = {kind: evaluate_run(config, out / "eval" / kind, progress, echo)
                    for kind, config in configs.items()}
     return _report(out, demo, configs, evaluations, progress, echo)
+
+
+def _fitted_plan(out: Path, demo: DemoPlan, minutes: float, echo) -> DemoPlan:
+    """``demo`` fitted to ``minutes`` on this machine, or the plan an earlier run into ``out`` fitted from the same
+    plan and minutes."""
+    from integral_pose._files import write_text_atomic
+
+    path = out / "plan.json"
+    request = json.loads(json.dumps({"minutes": minutes, "plan": demo.__dict__}))
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored.get("request") == request:
+            fitted = stored["fitted"]
+            echo(f"reusing the plan in {path}: {fitted['epochs']} epochs per method")
+            return replace(demo, epochs=fitted["epochs"])
+    speed = measure_speed(method_config(demo, KINDS[0], out))
+    fitted = fit_epochs(demo, minutes, speed)
+    echo(f"this machine: {1000 * speed.step_seconds:.0f} ms per training step, {1000 * speed.sample_seconds:.2f} ms "
+         f"per sample; {fitted.epochs} epochs per method fit {minutes:g} minutes" +
+         (f" (the plan has {demo.epochs})" if fitted.epochs < demo.epochs else ""))
+    write_text_atomic(path, json.dumps({"request": request, "speed": speed.__dict__, "fitted": fitted.__dict__},
+                                       indent=1))
+    return fitted
 
 
 def train_or_resume(config: Config, kind: str, progress: bool, echo) -> None:
@@ -220,12 +310,10 @@ def headline_rows(errors: dict[str, tuple], evaluations: dict[str, dict]) -> lis
     return rows
 
 
-def paired_differences(errors: dict[str, tuple]) -> list[dict]:
-    """EPE differences the paper's claims rest on, with paired 95% bootstrap intervals over persons:
-    compensated - integral, and combined - each single method (``errors`` from :func:`person_errors`)."""
+def paired_differences(errors: dict[str, tuple], pairs: Sequence[tuple[str, str]] = CLAIMS) -> list[dict]:
+    """EPE(a) - EPE(b) for each pair ``(a, b)`` of ``errors``' keys, with paired 95% bootstrap intervals over
+    persons (``errors`` from :func:`person_errors`); by default the differences the paper's claims rest on."""
     draws = _bootstrap_indices(len(next(iter(errors.values()))[0]), seed=1)
-    pairs = [("compensated", "integral"), ("combined", "detection"), ("combined", "integral"),
-             ("combined", "compensated"), ("integral", "detection")]
     rows = []
     for a, b in pairs:
         (sa, ca), (sb, cb) = errors[a], errors[b]
@@ -259,8 +347,8 @@ def _markdown(demo: DemoPlan, configs, headline, differences, subset_tables, fig
              f"{demo.images} synthetic images ({demo.image_size[0]}x{demo.image_size[1]}), backbone "
              f"`{demo.backbone}` at {demo.input_size[0]}x{demo.input_size[1]}, {demo.epochs} epochs of batch "
              f"{demo.batch_size} for every method (flips and scale augmentation), seed {demo.seed}, device "
-             f"{demo.device}. Evaluated on the val "
-             "split's ground-truth boxes with the flip test. Best in **bold**.", "",
+             f"{demo.device}.{_fitting_note(out)} Evaluated on the val split's ground-truth boxes with the flip "
+             "test. Best in **bold**.", "",
              "| method | AP | AP50 | AP75 | EPE (px) [95% CI] | EPE / box size |",
              "| --- | --- | --- | --- | --- | --- |"]
     for r in headline:
@@ -285,6 +373,17 @@ def _markdown(demo: DemoPlan, configs, headline, differences, subset_tables, fig
     for caption, path in figures.items():
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(out).as_posix()})", ""]
     return "\n".join(lines)
+
+
+def _fitting_note(out: Path) -> str:
+    """A sentence on how the epochs were fitted to this machine, from ``plan.json``; empty without one."""
+    path = out / "plan.json"
+    if not path.is_file():
+        return ""
+    stored = json.loads(path.read_text())
+    minutes, planned, speed = stored["request"]["minutes"], stored["request"]["plan"]["epochs"], stored["speed"]
+    return (f" The epochs fit {minutes:g} minutes on the machine that ran this ({1000 * speed['step_seconds']:.0f} ms "
+            f"per training step; the plan has {planned}; see `plan.json`).")
 
 
 def _html(text: str, out: Path) -> str:

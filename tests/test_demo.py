@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from integral_pose.demo import KINDS, DemoPlan, plan, run_demo
+from integral_pose.demo import KINDS, DemoPlan, MachineSpeed, fit_epochs, plan, run_demo
 
 TINY = DemoPlan(images=6, image_size=(96, 96), backbone="small", input_size=(32, 24), epochs=1, batch_size=4,
                 device="cpu", workers=0)
@@ -19,16 +19,31 @@ def test_plan_scales_with_minutes():
         plan(0.0)
 
 
+def test_fit_epochs_fills_the_budget_and_never_exceeds_the_plan():
+    default = plan(15.0)
+    # A 2-core machine where a step of batch 32 takes 149 ms and a sample 1.25 ms: an epoch of 135 steps and
+    # 5443 samples costs 20.1 + 6.8 = 26.9 s, and 0.9 * 900 s / 4 methods = 202.5 s hold 7 of them.
+    slow = MachineSpeed(step_seconds=0.149, sample_seconds=1.25e-3, steps_per_epoch=135, samples_per_epoch=5443)
+    assert fit_epochs(default, 15.0, slow).epochs == 7
+    assert fit_epochs(default, 30.0, slow).epochs == 12  # 15 fit, the plan has 12
+    assert fit_epochs(default, 1.0, slow).epochs == 2  # at least 2
+    fitted = fit_epochs(default, 15.0, slow)
+    assert fitted.images == default.images and fitted.batch_size == default.batch_size
+
+
 def test_demo_writes_the_report_and_resumes(tmp_path):
     lines = []
     report = run_demo(tmp_path, progress=False, echo=lines.append, demo=TINY)
     assert report == tmp_path / "report.md"
+    stored = json.loads((tmp_path / "plan.json").read_text())
+    assert stored["fitted"]["epochs"] == TINY.epochs and stored["speed"]["step_seconds"] > 0
     text = report.read_text()
     for kind in KINDS:
         assert f"| {kind} |" in text
         assert (tmp_path / "runs" / kind / "last.pt").is_file()
         assert (tmp_path / "eval" / kind / "results.json").is_file()
     html = (tmp_path / "report.html").read_text()
+    assert "see `plan.json`" in text
     assert html.count("data:image/png;base64,") >= 3 and "<table>" in html
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [row["method"] for row in summary["headline"]] == list(KINDS)
@@ -40,6 +55,7 @@ def test_demo_writes_the_report_and_resumes(tmp_path):
     (tmp_path / "eval" / "combined" / "metrics.json").unlink()  # as if stopped while evaluating combined
     run_demo(tmp_path, progress=False, echo=lines.append, demo=TINY)
     assert any("reusing the synthetic dataset" in line for line in lines)
+    assert any("reusing the plan" in line for line in lines)
     assert sum("reusing" in line and "trained" in line for line in lines) == 4
     evaluated = [line for line in lines if "evaluating" in line]
     assert len(evaluated) == 1 and evaluated[0].startswith("combined: evaluating")
