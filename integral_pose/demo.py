@@ -47,7 +47,7 @@ CLAIMS = (("compensated", "integral"), ("combined", "detection"), ("combined", "
 _LIGHT_AUGMENTATION = ("data.augmentation.rotation_prob=0.0", "data.augmentation.half_body_prob=0.0",
                        "data.augmentation.scale_factor=0.25")
 _BOOTSTRAP = 1000
-_TRAINING_SHARE = 0.9
+_TRAINING_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class MachineSpeed:
 def fit_epochs(demo: DemoPlan, minutes: float, speed: MachineSpeed) -> DemoPlan:
     """``demo`` with as many epochs as fit ``minutes`` on a machine of ``speed``: at most its own, at least 2.
 
-    Training gets nine tenths of the budget, split equally over the four methods. An epoch costs its steps plus
+    Training gets four fifths of the budget, split equally over the four methods. An epoch costs its steps plus
     loading every train and val sample once (on two cores the loader's processes share the cores the steps use).
     """
     epoch_seconds = speed.steps_per_epoch * speed.step_seconds + speed.samples_per_epoch * speed.sample_seconds
