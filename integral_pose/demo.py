@@ -47,7 +47,7 @@ CLAIMS = (("compensated", "integral"), ("combined", "detection"), ("combined", "
 _LIGHT_AUGMENTATION = ("data.augmentation.rotation_prob=0.0", "data.augmentation.half_body_prob=0.0",
                        "data.augmentation.scale_factor=0.25")
 _BOOTSTRAP = 1000
-_TRAINING_SHARE = 0.8
+_TRAINING_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -87,29 +87,30 @@ def plan(minutes: float = 15.0, device: str = "cpu") -> DemoPlan:
 class MachineSpeed:
     """What an epoch of the demo's training costs on this machine."""
 
-    step_seconds: float  # forward, loss, backward and Adam step of one batch
-    sample_seconds: float  # reading, cropping and encoding one sample
+    step_seconds: float  # one training step as training runs it: the loader's workers, forward, loss, backward, Adam
+    val_sample_seconds: float  # loading and predicting one val sample
     steps_per_epoch: int
-    samples_per_epoch: int  # train and val samples: each epoch ends with a validation pass
+    val_samples: int  # each epoch ends with a validation pass
 
 
 def fit_epochs(demo: DemoPlan, minutes: float, speed: MachineSpeed) -> DemoPlan:
     """``demo`` with as many epochs as fit ``minutes`` on a machine of ``speed``: at most its own, at least 2.
 
-    Training gets four fifths of the budget, split equally over the four methods. An epoch costs its steps plus
-    loading every train and val sample once (on two cores the loader's processes share the cores the steps use).
+    Training gets three quarters of the budget, split equally over the four methods; an epoch costs its steps and
+    its validation pass.
     """
-    epoch_seconds = speed.steps_per_epoch * speed.step_seconds + speed.samples_per_epoch * speed.sample_seconds
+    epoch_seconds = speed.steps_per_epoch * speed.step_seconds + speed.val_samples * speed.val_sample_seconds
     fitting = math.floor(_TRAINING_SHARE * 60 * minutes / len(KINDS) / epoch_seconds)
     return replace(demo, epochs=min(demo.epochs, max(2, fitting)))
 
 
-def measure_speed(config: Config, *, seconds: float = 2.0) -> MachineSpeed:
-    """Time ``config``'s training on this machine: one batch of its train set loaded sample by sample, then
-    training steps on that batch for about ``seconds`` (after two warm-up steps; the median step counts)."""
+def measure_speed(config: Config, *, seconds: float = 6.0, max_steps: int = 100) -> MachineSpeed:
+    """Time ``config``'s training on this machine as it runs: steps on batches from its train loader (workers
+    included) for about ``seconds`` after two warm-up steps, and one batch of val samples loaded and predicted."""
     import torch
     from torch.utils.data import default_collate
 
+    from integral_pose.data.dataset import make_loader
     from integral_pose.train import build_model_from_config, datasets
 
     if config.train.threads:
@@ -117,26 +118,35 @@ def measure_speed(config: Config, *, seconds: float = 2.0) -> MachineSpeed:
     model = build_model_from_config(config)
     train_set, val_set = datasets(config, model.stride)
     batch_size = min(config.train.batch_size, len(train_set))
-    start = time.perf_counter()
-    batch = default_collate([train_set[i] for i in range(batch_size)])
-    sample_seconds = (time.perf_counter() - start) / batch_size
+    loader = make_loader(train_set, batch_size=batch_size, shuffle=True, num_workers=config.data.workers,
+                         seed=config.train.seed, drop_last=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
 
-    def step() -> float:
-        start = time.perf_counter()
+    def batches():
+        while True:
+            yield from loader
+
+    steps, start, stream = -2, 0.0, batches()
+    for batch in stream:
         loss, _ = config.method.loss(model(batch["image"]).float(), batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return time.perf_counter() - start
+        steps += 1
+        if steps == 0:
+            start = time.perf_counter()
+        elif steps > 0 and (time.perf_counter() - start >= seconds or steps >= max_steps):
+            break
+    step_seconds = (time.perf_counter() - start) / steps
+    stream.close()  # stops the loader's workers
 
-    step(), step()
-    times = [step()]
-    while sum(times) < seconds and len(times) < 100:
-        times.append(step())
-    return MachineSpeed(step_seconds=float(np.median(times)), sample_seconds=sample_seconds,
-                        steps_per_epoch=len(train_set) // config.train.batch_size,
-                        samples_per_epoch=len(train_set) + len(val_set))
+    model.eval()
+    count = min(batch_size, len(val_set))
+    start = time.perf_counter()
+    with torch.no_grad():
+        model(default_collate([val_set[i] for i in range(count)])["image"])
+    return MachineSpeed(step_seconds=step_seconds, val_sample_seconds=(time.perf_counter() - start) / count,
+                        steps_per_epoch=len(train_set) // config.train.batch_size, val_samples=len(val_set))
 
 
 def method_config(demo: DemoPlan, kind: str, out: Path) -> Config:
@@ -193,8 +203,8 @@ def _fitted_plan(out: Path, demo: DemoPlan, minutes: float, echo) -> DemoPlan:
             return replace(demo, epochs=fitted["epochs"])
     speed = measure_speed(method_config(demo, KINDS[0], out))
     fitted = fit_epochs(demo, minutes, speed)
-    echo(f"this machine: {1000 * speed.step_seconds:.0f} ms per training step, {1000 * speed.sample_seconds:.2f} ms "
-         f"per sample; {fitted.epochs} epochs per method fit {minutes:g} minutes" +
+    echo(f"this machine: {1000 * speed.step_seconds:.0f} ms per training step with its data loading; "
+         f"{fitted.epochs} epochs per method fit {minutes:g} minutes" +
          (f" (the plan has {demo.epochs})" if fitted.epochs < demo.epochs else ""))
     write_text_atomic(path, json.dumps({"request": request, "speed": speed.__dict__, "fitted": fitted.__dict__},
                                        indent=1))
