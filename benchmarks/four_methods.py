@@ -2,7 +2,8 @@
 differences the paper's claims rest on, on the whole val split and on every sub-benchmark cell.
 
 Each seed trains the four methods as the demo does (same data, backbone, schedule in steps, augmentation; the
-seed sets the initialisation, sample order and augmentation draws) and evaluates them with the flip test.
+seed sets the initialisation, sample order and augmentation draws) and evaluates them with the flip test. The
+epochs are the demo plan's, never cut to the machine's speed as the demo cuts them.
 Runs are kept under OUT and reused, so an interrupted benchmark resumes. ``--images`` and ``--epochs`` replace the
 demo plan's dataset size and schedule (a longer budget on the same data); ``--jobs J`` trains J runs at once, each
 with ``1 / J`` of the CPU threads.

@@ -17,8 +17,7 @@ from integral_pose.checkpoints import load_model
 from integral_pose.data.coco import load_coco_keypoints
 from integral_pose.demo import paired_differences, person_errors
 from integral_pose.evaluate import evaluate
-
-FUSIONS = ("regression", "detection", "average", "agreement")
+from integral_pose.methods import FUSIONS
 
 
 def main() -> None:
@@ -39,13 +38,14 @@ def main() -> None:
             method = replace(config.method, fusion=fusion, fusion_radius=args.radius)
             report = evaluate(model, method, val, flip_test=True, input_size=data.input_size)
             metrics[fusion], errors[fusion] = report.metrics, person_errors(val, report.results)
-        differences = paired_differences(errors, [(fusion, "regression") for fusion in FUSIONS[1:]])
-        intervals = {d["difference"].split(" - ")[0]: d for d in differences}
+        others = [fusion for fusion in FUSIONS if fusion != "regression"]
+        differences = paired_differences(errors, [(fusion, "regression") for fusion in others])
+        against = {fusion: f"{d['EPE']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+                   for fusion, d in zip(others, differences, strict=True)}
         for fusion in FUSIONS:
-            m, d = metrics[fusion], intervals.get(fusion)
-            against = f"{d['EPE']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" if d else "-"
+            m = metrics[fusion]
             print(f"| {path} | {fusion} | {100 * m['AP']:.2f} | {100 * m['AP50']:.2f} | {100 * m['AP75']:.2f} | "
-                  f"{m['EPE']:.3f} | {against} |", flush=True)
+                  f"{m['EPE']:.3f} | {against.get(fusion, '-')} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ from integral_pose.decode import argmax
 from integral_pose.decode.soft_argmax import integrate
 from integral_pose.losses import coordinate_l1, heatmap_mse, js_to_target, masked_mean
 
-__all__ = ["KINDS", "Method"]
+__all__ = ["FUSIONS", "KINDS", "Method"]
 
 KINDS = ("detection", "integral", "compensated", "combined")
 _ACTIVATIONS = {"none": lambda x: x, "relu": F.relu, "softplus": F.softplus}
 _DETECTION_DECODERS = ("argmax", "quarter", "dark", "local")
-_FUSIONS = ("regression", "detection", "average", "agreement")
+FUSIONS = ("regression", "detection", "average", "agreement")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Method:
 
     def __post_init__(self) -> None:
         choices = {"kind": KINDS, "activation": tuple(_ACTIVATIONS), "decoder": _DETECTION_DECODERS,
-                   "fusion": _FUSIONS}
+                   "fusion": FUSIONS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"method.{name}: unknown value {getattr(self, name)!r}; choose from "
